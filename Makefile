@@ -1,0 +1,54 @@
+# Tokenscope: `make run` sets everything up (first time) and runs the product; `make test` runs every test.
+# Each step is incremental: a second `make run` rebuilds only what changed.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig*.json -type f 2>/dev/null)
+
+.PHONY: setup run test lint typecheck models migrate browser frontend bench schema
+
+setup: $(VENV)/.installed frontend/dist/index.html models migrate
+
+$(VENV)/.installed: requirements.txt requirements-assets.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-assets.txt
+	touch $@
+
+frontend/dist/index.html: $(FRONTEND_SOURCES)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+frontend: frontend/dist/index.html
+
+models: $(VENV)/.installed
+	$(PY) -m workers.model_store prepare
+
+migrate: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput -v 0
+
+run: setup
+	$(PY) -m webapp.devstack
+
+# Debian's Chromium drives the browser tests (Playwright uses it through executablePath; no browser download).
+browser:
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core fonts-noto-color-emoji >/dev/null; }
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy .
+
+schema: $(VENV)/.installed
+	$(PY) manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn
+
+test: setup browser lint typecheck
+	cd frontend && npm run typecheck && npm run lint && npm test
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(PY) -m bench.tokenize_bench

@@ -1,0 +1,58 @@
+"""The catalogue API: what can be chosen (tokenizers now; models follow)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import Role
+from apps.accounts.request_team import team_for_request
+from apps.catalog import services
+
+
+class TokenizerSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    family = serializers.CharField()
+    algorithm = serializers.CharField()
+    library = serializers.CharField()
+    vocab_size = serializers.IntegerField()
+    special_tokens = serializers.ListField(child=serializers.CharField())
+    source = serializers.CharField()
+    licence = serializers.CharField()
+    description = serializers.CharField()
+    available = serializers.BooleanField()
+    builtin = serializers.BooleanField()
+
+
+class TokenizerListCreateApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=120)
+        file = serializers.FileField(required=False, help_text="tokenizer.json, SentencePiece .model or .tiktoken")
+        hf_id = serializers.CharField(required=False, allow_blank=True, help_text="Hugging Face id or local folder")
+
+    @extend_schema(responses=TokenizerSerializer(many=True), operation_id="tokenizers_list")
+    def get(self, request: Request) -> Response:
+        membership = team_for_request(request)
+        return Response(TokenizerSerializer(services.tokenizer_list_for_team(team=membership.team), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: TokenizerSerializer}, operation_id="tokenizers_create")
+    def post(self, request: Request) -> Response:
+        membership = team_for_request(request, min_role=Role.MEMBER)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        row = services.custom_tokenizer_create(
+            team=membership.team,
+            user=request.user,
+            name=data.validated_data["name"],
+            file=data.validated_data.get("file"),
+            reference=data.validated_data.get("hf_id", ""),
+        )
+        entry = services.tokenizer_describe(team=membership.team, tokenizer_id=row.catalog_id)
+        return Response(TokenizerSerializer(entry).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,138 @@
+"""The tokenizer catalogue as a team sees it: the built-in tokenizers plus the team's own.
+
+This module is the only bridge between Django and the framework-free engine in ``workers.text_tokenizers``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from apps.accounts.models import Team
+from apps.catalog.models import CustomTokenizer
+from apps.core.errors import ApplicationError, PayloadTooLarge
+from workers.text_tokenizers import catalog as engine_catalog
+from workers.text_tokenizers.custom import load_custom_tokenizer
+from workers.text_tokenizers.errors import TokenizerError
+
+CUSTOM_PREFIX = "custom:"
+_SUFFIX_KINDS = {
+    ".json": CustomTokenizer.Kind.TOKENIZER_JSON,
+    ".model": CustomTokenizer.Kind.SENTENCEPIECE,
+    ".tiktoken": CustomTokenizer.Kind.TIKTOKEN,
+}
+
+
+def _custom_dict(custom: CustomTokenizer) -> dict[str, Any]:
+    return {
+        "id": custom.catalog_id,
+        "name": custom.name,
+        "family": "Custom",
+        "algorithm": custom.info.get("algorithm", custom.get_kind_display()),
+        "library": custom.info.get("library", ""),
+        "vocab_size": custom.vocab_size,
+        "special_tokens": custom.info.get("special_tokens", []),
+        "source": custom.reference or f"uploaded file {custom.info.get('filename', '')}".strip(),
+        "licence": "as uploaded",
+        "description": f"Added by {custom.created_by.username if custom.created_by else 'a former member'}.",
+        "available": True,
+        "builtin": False,
+    }
+
+
+def tokenizer_list_for_team(*, team: Team) -> list[dict[str, Any]]:
+    builtins = [dict(dataclasses.asdict(spec), builtin=True) for spec in engine_catalog.builtin_specs()]
+    return builtins + [_custom_dict(c) for c in CustomTokenizer.objects.filter(team=team).select_related("created_by")]
+
+
+def tokenizer_describe(*, team: Team, tokenizer_id: str) -> dict[str, Any]:
+    for entry in tokenizer_list_for_team(team=team):
+        if entry["id"] == tokenizer_id:
+            return entry
+    raise ApplicationError(f"Unknown tokenizer '{tokenizer_id}'. See GET /api/v1/tokenizers/ for the catalogue.")
+
+
+def tokenizer_inputs_for_team(*, team: Team, tokenizer_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Check every id is usable by this team; return the custom ones as pipeline inputs (path, kind, name)."""
+    custom: dict[str, dict[str, Any]] = {}
+    builtin_ids = {spec.id: spec for spec in engine_catalog.builtin_specs()}
+    for tokenizer_id in tokenizer_ids:
+        if tokenizer_id.startswith(CUSTOM_PREFIX):
+            row = CustomTokenizer.objects.filter(team=team, id=_uuid_or_none(tokenizer_id)).first()
+            if row is None:
+                raise ApplicationError(f"Unknown tokenizer '{tokenizer_id}' in this team.")
+            custom[tokenizer_id] = {
+                "path": row.file.path if row.file else row.reference,
+                "kind": row.kind,
+                "name": row.name,
+            }
+        elif tokenizer_id not in builtin_ids:
+            raise ApplicationError(f"Unknown tokenizer '{tokenizer_id}'. See GET /api/v1/tokenizers/ for the catalogue.")
+        elif not builtin_ids[tokenizer_id].available:
+            raise ApplicationError(
+                f"Tokenizer '{tokenizer_id}' is not installed on this server; run the set-up command to prepare it.",
+                status=409,
+            )
+    return custom
+
+
+def _uuid_or_none(tokenizer_id: str) -> str | None:
+    import uuid
+
+    try:
+        return str(uuid.UUID(tokenizer_id[len(CUSTOM_PREFIX):]))
+    except ValueError:
+        return None
+
+
+@transaction.atomic
+def custom_tokenizer_create(
+    *, team: Team, user: AbstractBaseUser, name: str, file: UploadedFile | None = None, reference: str = ""
+) -> CustomTokenizer:
+    """Validate by really loading the tokenizer; a file that does not load is refused with the loader's reason."""
+    name = name.strip()
+    if not name:
+        raise ApplicationError("Give the tokenizer a name.")
+    if (file is None) == (not reference.strip()):
+        raise ApplicationError("Upload a tokenizer file or give a Hugging Face id / local folder, not both.")
+    row = CustomTokenizer(team=team, created_by=user, name=name[:120])
+    if file is not None:
+        if file.size and file.size > settings.CUSTOM_TOKENIZER_MAX_BYTES:
+            raise PayloadTooLarge(
+                f"Tokenizer files are limited to {settings.CUSTOM_TOKENIZER_MAX_BYTES // (1024 * 1024)} MB."
+            )
+        suffix = Path(file.name or "").suffix.lower()
+        if suffix not in _SUFFIX_KINDS:
+            raise ApplicationError(
+                "Upload a Hugging Face tokenizer.json, a SentencePiece .model or a tiktoken .tiktoken file."
+            )
+        row.kind = _SUFFIX_KINDS[suffix]
+        row.file.save(f"{row.id}{suffix}", file, save=False)
+        location = row.file.path
+        row.info = {"filename": file.name}
+    else:
+        row.kind = CustomTokenizer.Kind.HF
+        row.reference = reference.strip()
+        location = row.reference
+    try:
+        tokenizer = load_custom_tokenizer(location, row.kind, name=row.name)
+    except TokenizerError as exc:
+        if row.file:
+            row.file.delete(save=False)
+        raise ApplicationError(f"This tokenizer could not be loaded: {exc}") from exc
+    row.vocab_size = tokenizer.vocab_size
+    row.info.update(
+        {
+            "special_tokens": list(tokenizer.special_tokens)[:200],
+            "algorithm": tokenizer.spec.algorithm,
+            "library": tokenizer.spec.library,
+        }
+    )
+    row.save()
+    return row

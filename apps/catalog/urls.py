@@ -1,0 +1,7 @@
+from django.urls import path
+
+from apps.catalog import api
+
+urlpatterns = [
+    path("tokenizers/", api.TokenizerListCreateApi.as_view(), name="tokenizers"),
+]

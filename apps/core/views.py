@@ -1,0 +1,28 @@
+"""Non-API views: the health check and the single-page app's index."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness and readiness: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+@ensure_csrf_cookie
+def spa_index(request: HttpRequest) -> HttpResponse:
+    """Serve the built front end for every client-side route; the app's router takes it from there."""
+    index = settings.FRONTEND_DIST / "index.html"
+    if not index.exists():
+        return HttpResponse(
+            "The front end is not built. Run the set-up command in README.md (it runs `npm run build`).",
+            status=503,
+            content_type="text/plain",
+        )
+    return HttpResponse(index.read_text(encoding="utf-8"))

@@ -1,0 +1,72 @@
+"""Jobs API: the team's history, one job, cancel, export."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import Role
+from apps.accounts.request_team import team_for_request
+from apps.core.errors import ApplicationError
+from apps.core.pagination import StandardPagination
+from apps.jobs import exporters, selectors, services
+from apps.jobs.serializers import JobSerializer, JobSummarySerializer
+
+
+class JobListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, description="Only jobs of this kind (e.g. tokenize)."),
+            OpenApiParameter("status", str, description="Only jobs in this status."),
+            OpenApiParameter("team", str, description="Team slug (or send the X-Team header)."),
+        ],
+        responses=JobSummarySerializer(many=True),
+        operation_id="jobs_list",
+    )
+    def get(self, request: Request) -> Response:
+        services.job_reap_stale()
+        membership = team_for_request(request)
+        jobs = selectors.job_list_for_team(
+            team=membership.team, kind=request.query_params.get("kind"), status=request.query_params.get("status")
+        )
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response(JobSummarySerializer(page, many=True).data)
+
+
+class JobDetailApi(APIView):
+    @extend_schema(responses=JobSerializer, operation_id="jobs_retrieve")
+    def get(self, request: Request, job_id: str) -> Response:
+        services.job_reap_stale()
+        return Response(JobSerializer(selectors.job_get_for_user(user=request.user, job_id=job_id)).data)
+
+
+class JobCancelApi(APIView):
+    @extend_schema(request=None, responses=JobSerializer, operation_id="jobs_cancel")
+    def post(self, request: Request, job_id: str) -> Response:
+        job = selectors.job_get_for_user(user=request.user, job_id=job_id, min_role=Role.MEMBER)
+        return Response(JobSerializer(services.job_cancel(job=job)).data)
+
+
+class JobExportApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["json", "csv"], description="json (default) or csv")],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+        operation_id="jobs_export",
+    )
+    def get(self, request: Request, job_id: str) -> HttpResponse:
+        job = selectors.job_get_for_user(user=request.user, job_id=job_id)
+        fmt = request.query_params.get("format", "json")
+        if fmt not in ("json", "csv"):
+            raise ApplicationError("Unknown export format; use format=json or format=csv.")
+        if job.result is None:
+            raise ApplicationError(f"This job is {job.status}; only finished jobs with a result can be exported.",
+                                   status=409)
+        body, content_type = exporters.export_job(job=job, fmt=fmt)
+        response = HttpResponse(body, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="tokenscope-{job.kind}-{job.id}.{fmt}"'
+        return response

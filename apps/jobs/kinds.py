@@ -1,0 +1,55 @@
+"""Every kind of job: which queue runs it, its time limits, its pipeline and how its inputs are built.
+
+A kind's pipeline (``workers.pipelines.<name>.run``) is framework-free; its input builder (in the feature's app)
+turns the Job row into the plain dict the pipeline takes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    queue: str  # "cpu" or "gpu": routed by resource
+    soft_time_limit_s: int
+    pipeline: str  # "module:function"
+    build_inputs: str  # "module:function" taking the Job, returning the pipeline's inputs
+    csv_exporter: str | None = None  # "module:function" turning a stored result into CSV text
+
+    @property
+    def hard_time_limit_s(self) -> int:
+        return self.soft_time_limit_s + 30
+
+    def load_pipeline(self) -> Callable[..., dict[str, Any]]:
+        return _load(self.pipeline)
+
+    def load_csv_exporter(self) -> Callable[[dict[str, Any]], str] | None:
+        return _load(self.csv_exporter) if self.csv_exporter else None
+
+    def load_input_builder(self) -> Callable[..., dict[str, Any]]:
+        return _load(self.build_inputs)
+
+
+def _load(dotted: str) -> Callable[..., Any]:
+    module, _, attr = dotted.partition(":")
+    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+JOB_KINDS: dict[str, JobKind] = {
+    kind.name: kind
+    for kind in [
+        JobKind(
+            "tokenize", "cpu", 600, "workers.pipelines.tokenize:run", "apps.tokenization.jobs:build_inputs",
+            csv_exporter="workers.pipelines.tokenize:to_csv",
+        ),
+    ]
+}
+
+
+def job_kind(name: str) -> JobKind:
+    return JOB_KINDS[name]

@@ -1,0 +1,102 @@
+"""Run one job: claim it, build its inputs, call its framework-free pipeline, report, store the outcome.
+
+Used by the Celery task (``workers.tasks.run_job``). Progress is throttled, written to the row, then pushed; a
+cancelled job stops at its next progress report; a heartbeat thread proves the worker is alive during long silent
+steps such as loading a model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from apps.jobs import services
+from apps.jobs.kinds import job_kind
+
+logger = logging.getLogger(__name__)
+HEARTBEAT_INTERVAL_S = 10.0
+
+
+class JobCancelled(Exception):
+    """Raised inside a pipeline (from its report callback) when the user cancelled the job."""
+
+
+class Reporter:
+    """The ``report(progress, message, partial)`` callback handed to pipelines."""
+
+    def __init__(self, job_id: Any, min_interval_s: float | None = None) -> None:
+        self.job_id = job_id
+        self.min_interval_s = settings.JOB_PROGRESS_MIN_INTERVAL_S if min_interval_s is None else min_interval_s
+        self._last_write = 0.0
+
+    def __call__(self, progress: float, message: str = "", partial: Any = None) -> None:
+        now = time.monotonic()
+        if partial is None and progress < 1.0 and now - self._last_write < self.min_interval_s:
+            return
+        self._last_write = now
+        if not services.job_report_progress(job_id=self.job_id, progress=progress, message=message, partial=partial):
+            raise JobCancelled()
+
+
+class Heartbeat:
+    """Touch the job's heartbeat from a side thread while the pipeline works."""
+
+    def __init__(self, job_id: Any) -> None:
+        self.job_id = job_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(HEARTBEAT_INTERVAL_S):
+                services.job_heartbeat(job_id=self.job_id)
+        finally:
+            connection.close()
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def job_execute(*, job_id: str, worker: str) -> None:
+    close_old_connections()
+    job = services.job_mark_running(job_id=job_id, worker=worker)
+    if job is None:
+        return
+    kind = job_kind(job.kind)
+    try:
+        inputs = kind.load_input_builder()(job)
+        with Heartbeat(job.id):
+            result = kind.load_pipeline()(inputs, Reporter(job.id))
+        versions = result.pop("versions", {}) if isinstance(result, dict) else {}
+        services.job_succeed(job_id=job.id, result=result, versions=versions)
+    except JobCancelled:
+        logger.info("Job %s was cancelled", job.id)
+    except SoftTimeLimitExceeded:
+        services.job_fail(
+            job_id=job.id,
+            error=f"The job exceeded its time limit of {kind.soft_time_limit_s} s and was stopped. "
+            "Try a shorter input or fewer tokens.",
+        )
+    except Exception as exc:
+        logger.exception("Job %s failed", job.id)
+        services.job_fail(job_id=job.id, error=user_facing_error(exc))
+    finally:
+        close_old_connections()
+
+
+def user_facing_error(exc: Exception) -> str:
+    """Input errors raised by pipelines carry messages meant for users; anything else is labelled internal."""
+    if getattr(exc, "user_facing", False):
+        return str(exc)
+    return f"Internal error while running the job ({type(exc).__name__}: {exc}). It has been logged."

@@ -1,0 +1,67 @@
+"""``POST /api/v1/tokenize/``: paste or upload text, choose 1–6 tokenizers, get (or follow) the saved result."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import Role
+from apps.accounts.request_team import team_for_request
+from apps.core.errors import ApplicationError
+from apps.jobs.serializers import JobSerializer
+from apps.tokenization.services import tokenize_submit
+from apps.uploads.text_decoding import decode_text_file
+
+
+class TokenizeInputSerializer(serializers.Serializer):
+    text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                 help_text="The text to tokenize (or send `file`).")
+    file = serializers.FileField(required=False, help_text="A text file (UTF-8, or an encoding that can be detected).")
+    tokenizers = serializers.ListField(child=serializers.CharField(), min_length=1, max_length=6,
+                                       help_text="1 to 6 tokenizer ids from GET /api/v1/tokenizers/.")
+    baseline = serializers.CharField(required=False, allow_null=True, allow_blank=True,
+                                     help_text="The tokenizer costs are relative to (default: the first).")
+
+    def validate(self, attrs: dict) -> dict:
+        if ("text" in attrs) == ("file" in attrs):
+            raise serializers.ValidationError("Send either `text` or `file`, not both and not neither.")
+        return attrs
+
+
+class TokenizeApi(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=TokenizeInputSerializer,
+        responses={201: JobSerializer, 202: JobSerializer},
+        operation_id="tokenize",
+        description="Small text (≤ 100 kB) answers 201 with the finished result; larger text answers 202 with a "
+        "queued job to follow on /ws/jobs/<id>/.",
+    )
+    def post(self, request: Request) -> Response:
+        membership = team_for_request(request, min_role=Role.MEMBER)
+        data = TokenizeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        filename, encoding = "", "utf-8"
+        upload = data.validated_data.get("file")
+        if upload is not None:
+            if upload.size > settings.TOKENIZE_MAX_BYTES:
+                raise ApplicationError(
+                    f"The file is {upload.size / 1e6:.1f} MB; the limit is {settings.TOKENIZE_MAX_BYTES / 1e6:.0f} MB.",
+                    status=413,
+                )
+            decoded = decode_text_file(upload.read())
+            text, filename, encoding = decoded.text, upload.name or "", decoded.encoding
+        else:
+            text = data.validated_data["text"]
+        outcome = tokenize_submit(
+            membership=membership, user=request.user, text=text, tokenizers=data.validated_data["tokenizers"],
+            baseline=data.validated_data.get("baseline") or None, filename=filename, encoding=encoding,
+        )
+        code = status.HTTP_201_CREATED if outcome.ran_inline else status.HTTP_202_ACCEPTED
+        return Response(JobSerializer(outcome.job).data, status=code)

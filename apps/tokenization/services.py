@@ -1,0 +1,93 @@
+"""Tokenize text for a team: small inputs in the request, large ones as queued jobs. Every result is saved."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from apps.accounts.models import Membership
+from apps.catalog.services import tokenizer_inputs_for_team
+from apps.core.errors import ApplicationError, PayloadTooLarge
+from apps.jobs.models import Job, JobStatus
+from apps.jobs.services import job_create
+from apps.uploads.services import upload_create_text
+from workers.pipelines import tokenize as tokenize_pipeline
+
+
+@dataclass(frozen=True)
+class TokenizeOutcome:
+    job: Job
+    ran_inline: bool
+
+
+def _title(text: str, filename: str) -> str:
+    if filename:
+        return filename
+    first_line = " ".join(text.split())
+    return first_line[:80] + ("…" if len(first_line) > 80 else "")
+
+
+def tokenize_validate(*, text: str, tokenizers: list[str], baseline: str | None) -> tuple[list[str], str, int]:
+    if not text:
+        raise ApplicationError("There is no text to tokenize: paste some text or upload a text file.")
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise ApplicationError(
+            f"The text contains an unpaired surrogate (invalid Unicode) at character {exc.start}; remove it and retry."
+        ) from exc
+    if size > settings.TOKENIZE_MAX_BYTES:
+        raise PayloadTooLarge(
+            f"The text is {size / 1e6:.1f} MB; the limit is {settings.TOKENIZE_MAX_BYTES / 1e6:.0f} MB. "
+            "Split it into smaller files."
+        )
+    if not tokenizers:
+        raise ApplicationError("Choose at least one tokenizer.")
+    if len(tokenizers) > settings.TOKENIZE_MAX_TOKENIZERS:
+        raise ApplicationError(f"Compare at most {settings.TOKENIZE_MAX_TOKENIZERS} tokenizers at once.")
+    if len(set(tokenizers)) != len(tokenizers):
+        raise ApplicationError("Each tokenizer may be chosen only once.")
+    baseline = baseline or tokenizers[0]
+    if baseline not in tokenizers:
+        raise ApplicationError("The baseline must be one of the chosen tokenizers.")
+    return tokenizers, baseline, size
+
+
+def tokenize_submit(
+    *,
+    membership: Membership,
+    user: AbstractBaseUser,
+    text: str,
+    tokenizers: list[str],
+    baseline: str | None = None,
+    filename: str = "",
+    encoding: str = "utf-8",
+) -> TokenizeOutcome:
+    tokenizers, baseline, size = tokenize_validate(text=text, tokenizers=tokenizers, baseline=baseline)
+    team = membership.team
+    custom = tokenizer_inputs_for_team(team=team, tokenizer_ids=tokenizers)
+    params: dict[str, Any] = {"tokenizers": tokenizers, "baseline": baseline, "bytes": size, "filename": filename,
+                              "encoding": encoding}
+    if size <= settings.TOKENIZE_SYNC_MAX_BYTES:
+        started = timezone.now()
+        t0 = time.perf_counter()
+        inputs = {"text": text, "tokenizers": tokenizers, "baseline": baseline, "custom": custom}
+        result = tokenize_pipeline.run(inputs, lambda *args, **kwargs: None)
+        versions = result.pop("versions", {})
+        params["elapsed_ms"] = round((time.perf_counter() - t0) * 1000, 2)
+        job = Job.objects.create(
+            team=team, owner=user, kind="tokenize", title=_title(text, filename), params=params,
+            status=JobStatus.SUCCEEDED, progress=1.0, message="done", result=result, versions=versions,
+            started_at=started, finished_at=timezone.now(), worker="web (inline)",
+        )
+        return TokenizeOutcome(job=job, ran_inline=True)
+
+    upload = upload_create_text(team=team, owner=user, text=text, filename=filename, encoding=encoding)
+    job = job_create(team=team, owner=user, kind="tokenize", params=params, title=_title(text, filename),
+                     input_upload=upload)
+    return TokenizeOutcome(job=job, ran_inline=False)

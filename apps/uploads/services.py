@@ -1,0 +1,31 @@
+"""Store inputs that are too large to live in a job's parameters."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+
+from apps.accounts.models import Team
+from apps.uploads.models import Upload
+
+
+def upload_create_text(
+    *, team: Team, owner: AbstractBaseUser, text: str, filename: str = "", encoding: str = "utf-8"
+) -> Upload:
+    """Store text as UTF-8; identical content in the same team is stored once."""
+    data = text.encode("utf-8")
+    digest = hashlib.sha256(data).hexdigest()
+    existing = Upload.objects.filter(team=team, sha256=digest, kind="text").first()
+    if existing is not None and existing.file.storage.exists(existing.file.name):
+        return existing
+    upload = Upload(team=team, owner=owner, kind="text", filename=filename[:255], sha256=digest,
+                    size_bytes=len(data), encoding=encoding)
+    upload.file.save(f"{digest}.txt", ContentFile(data), save=True)
+    return upload
+
+
+def upload_read_text(*, upload: Upload) -> str:
+    with upload.file.open("rb") as handle:
+        return handle.read().decode("utf-8")

