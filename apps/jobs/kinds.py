@@ -22,8 +22,15 @@ class JobKind:
     csv_exporter: str | None = None  # "module:function" turning a stored result into CSV text
 
     @property
+    def time_limit_s(self) -> int:
+        """The soft limit, unless JOB_TIME_LIMITS overrides it for this kind (an operator's knob)."""
+        from django.conf import settings
+
+        return int(settings.JOB_TIME_LIMITS.get(self.name, self.soft_time_limit_s))
+
+    @property
     def hard_time_limit_s(self) -> int:
-        return self.soft_time_limit_s + 30
+        return self.time_limit_s + 30
 
     def load_pipeline(self) -> Callable[..., dict[str, Any]]:
         return _load(self.pipeline)

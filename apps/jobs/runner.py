@@ -85,7 +85,7 @@ def job_execute(*, job_id: str, worker: str) -> None:
     except SoftTimeLimitExceeded:
         services.job_fail(
             job_id=job.id,
-            error=f"The job exceeded its time limit of {kind.soft_time_limit_s} s and was stopped. "
+            error=f"The job exceeded its time limit of {kind.time_limit_s} s and was stopped. "
             "Try a shorter input or fewer tokens.",
         )
     except Exception as exc:

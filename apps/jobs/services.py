@@ -47,7 +47,7 @@ def job_dispatch(*, job: Job) -> None:
     spec = job_kind(job.kind)
     run_job.apply_async(
         args=[str(job.id)], queue=spec.queue, task_id=str(job.id),
-        soft_time_limit=spec.soft_time_limit_s, time_limit=spec.hard_time_limit_s,
+        soft_time_limit=spec.time_limit_s, time_limit=spec.hard_time_limit_s,
     )
     Job.objects.filter(pk=job.pk).update(task_id=str(job.id))
 

@@ -19,3 +19,5 @@ CUSTOM_TOKENIZER_MAX_BYTES = env.int("CUSTOM_TOKENIZER_MAX_BYTES", default=50 * 
 JOB_HEARTBEAT_TIMEOUT_S = env.int("JOB_HEARTBEAT_TIMEOUT_S", default=120)
 # Progress is written and pushed at most this often per job.
 JOB_PROGRESS_MIN_INTERVAL_S = 0.1
+# Per-kind job time limits in seconds, overriding the defaults in apps/jobs/kinds.py ("tokenize=600,...").
+JOB_TIME_LIMITS = {k: int(v) for k, v in env.dict("JOB_TIME_LIMITS", default={}).items()}
