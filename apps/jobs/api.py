@@ -64,8 +64,9 @@ class JobExportApi(APIView):
         if fmt not in ("json", "csv"):
             raise ApplicationError("Unknown export format; use format=json or format=csv.")
         if job.result is None:
-            raise ApplicationError(f"This job is {job.status}; only finished jobs with a result can be exported.",
-                                   status=409)
+            raise ApplicationError(
+                f"This job is {job.status}; only finished jobs with a result can be exported.", status=409
+            )
         body, content_type = exporters.export_job(job=job, fmt=fmt)
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="tokenscope-{job.kind}-{job.id}.{fmt}"'

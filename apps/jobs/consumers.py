@@ -55,7 +55,9 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
             return
-        await self.send_json({"type": "error", "message": 'Unknown message; the only message accepted is {"type": "ping"}.'})
+        await self.send_json(
+            {"type": "error", "message": 'Unknown message; the only message accepted is {"type": "ping"}.'}
+        )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         try:

@@ -51,7 +51,11 @@ JOB_KINDS: dict[str, JobKind] = {
     kind.name: kind
     for kind in [
         JobKind(
-            "tokenize", "cpu", 600, "workers.pipelines.tokenize:run", "apps.tokenization.jobs:build_inputs",
+            "tokenize",
+            "cpu",
+            600,
+            "workers.pipelines.tokenize:run",
+            "apps.tokenization.jobs:build_inputs",
             csv_exporter="workers.pipelines.tokenize:to_csv",
         ),
     ]

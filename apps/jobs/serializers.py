@@ -16,8 +16,22 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "kind", "title", "status", "progress", "message", "params", "result", "error", "versions",
-            "owner", "team", "created_at", "started_at", "finished_at", "permalink",
+            "id",
+            "kind",
+            "title",
+            "status",
+            "progress",
+            "message",
+            "params",
+            "result",
+            "error",
+            "versions",
+            "owner",
+            "team",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "permalink",
         ]
         read_only_fields = fields
 

@@ -33,7 +33,12 @@ def job_create(
     """Create a queued job; when ``dispatch`` it is sent to its queue once the transaction commits."""
     spec = job_kind(kind)
     job = Job.objects.create(
-        team=team, owner=owner, kind=kind, params=params, title=title[:200], input_upload=input_upload,
+        team=team,
+        owner=owner,
+        kind=kind,
+        params=params,
+        title=title[:200],
+        input_upload=input_upload,
         queue=spec.queue,
     )
     if dispatch:
@@ -46,8 +51,11 @@ def job_dispatch(*, job: Job) -> None:
 
     spec = job_kind(job.kind)
     run_job.apply_async(
-        args=[str(job.id)], queue=spec.queue, task_id=str(job.id),
-        soft_time_limit=spec.time_limit_s, time_limit=spec.hard_time_limit_s,
+        args=[str(job.id)],
+        queue=spec.queue,
+        task_id=str(job.id),
+        soft_time_limit=spec.time_limit_s,
+        time_limit=spec.hard_time_limit_s,
     )
     Job.objects.filter(pk=job.pk).update(task_id=str(job.id))
 
@@ -115,8 +123,9 @@ def _finish(job_id: Any, status: JobStatus, **fields: Any) -> Job | None:
 
 def job_succeed(*, job_id: Any, result: dict[str, Any], versions: dict[str, Any] | None = None) -> Job | None:
     # Round-trip through JSON so what is stored is exactly what any reader will get back.
-    job = _finish(job_id, JobStatus.SUCCEEDED, result=json.loads(json.dumps(result)), versions=versions or {},
-                  message="done")
+    job = _finish(
+        job_id, JobStatus.SUCCEEDED, result=json.loads(json.dumps(result)), versions=versions or {}, message="done"
+    )
     if job is not None:
         job_event_send(job.id, {"type": "job.finished", "job": job_snapshot(job)})
     return job
@@ -150,11 +159,22 @@ def job_reap_stale(*, timeout_s: int | None = None) -> int:
     cutoff = timezone.now() - timedelta(seconds=timeout_s)
     stale = list(Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff).values_list("id", flat=True))
     for job_id in stale:
-        job_fail(job_id=job_id, error=f"The worker stopped responding (no heartbeat for {timeout_s} s); the job was abandoned.")
+        job_fail(
+            job_id=job_id,
+            error=f"The worker stopped responding (no heartbeat for {timeout_s} s); the job was abandoned.",
+        )
     return len(stale)
 
 
 __all__ = [
-    "FINISHED_STATUSES", "job_cancel", "job_create", "job_dispatch", "job_fail", "job_heartbeat",
-    "job_mark_running", "job_reap_stale", "job_report_progress", "job_succeed",
+    "FINISHED_STATUSES",
+    "job_cancel",
+    "job_create",
+    "job_dispatch",
+    "job_fail",
+    "job_heartbeat",
+    "job_mark_running",
+    "job_reap_stale",
+    "job_report_progress",
+    "job_succeed",
 ]

@@ -19,13 +19,22 @@ from apps.uploads.text_decoding import decode_text_file
 
 
 class TokenizeInputSerializer(serializers.Serializer):
-    text = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
-                                 help_text="The text to tokenize (or send `file`).")
+    text = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text="The text to tokenize (or send `file`)."
+    )
     file = serializers.FileField(required=False, help_text="A text file (UTF-8, or an encoding that can be detected).")
-    tokenizers = serializers.ListField(child=serializers.CharField(), min_length=1, max_length=6,
-                                       help_text="1 to 6 tokenizer ids from GET /api/v1/tokenizers/.")
-    baseline = serializers.CharField(required=False, allow_null=True, allow_blank=True,
-                                     help_text="The tokenizer costs are relative to (default: the first).")
+    tokenizers = serializers.ListField(
+        child=serializers.CharField(),
+        min_length=1,
+        max_length=6,
+        help_text="1 to 6 tokenizer ids from GET /api/v1/tokenizers/.",
+    )
+    baseline = serializers.CharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="The tokenizer costs are relative to (default: the first).",
+    )
 
     def validate(self, attrs: dict) -> dict:
         if ("text" in attrs) == ("file" in attrs):
@@ -60,8 +69,13 @@ class TokenizeApi(APIView):
         else:
             text = data.validated_data["text"]
         outcome = tokenize_submit(
-            membership=membership, user=request.user, text=text, tokenizers=data.validated_data["tokenizers"],
-            baseline=data.validated_data.get("baseline") or None, filename=filename, encoding=encoding,
+            membership=membership,
+            user=request.user,
+            text=text,
+            tokenizers=data.validated_data["tokenizers"],
+            baseline=data.validated_data.get("baseline") or None,
+            filename=filename,
+            encoding=encoding,
         )
         code = status.HTTP_201_CREATED if outcome.ran_inline else status.HTTP_202_ACCEPTED
         return Response(JobSerializer(outcome.job).data, status=code)

@@ -71,8 +71,13 @@ def tokenize_submit(
     tokenizers, baseline, size = tokenize_validate(text=text, tokenizers=tokenizers, baseline=baseline)
     team = membership.team
     custom = tokenizer_inputs_for_team(team=team, tokenizer_ids=tokenizers)
-    params: dict[str, Any] = {"tokenizers": tokenizers, "baseline": baseline, "bytes": size, "filename": filename,
-                              "encoding": encoding}
+    params: dict[str, Any] = {
+        "tokenizers": tokenizers,
+        "baseline": baseline,
+        "bytes": size,
+        "filename": filename,
+        "encoding": encoding,
+    }
     if size <= settings.TOKENIZE_SYNC_MAX_BYTES:
         started = timezone.now()
         t0 = time.perf_counter()
@@ -81,13 +86,24 @@ def tokenize_submit(
         versions = result.pop("versions", {})
         params["elapsed_ms"] = round((time.perf_counter() - t0) * 1000, 2)
         job = Job.objects.create(
-            team=team, owner=user, kind="tokenize", title=_title(text, filename), params=params,
-            status=JobStatus.SUCCEEDED, progress=1.0, message="done", result=result, versions=versions,
-            started_at=started, finished_at=timezone.now(), worker="web (inline)",
+            team=team,
+            owner=user,
+            kind="tokenize",
+            title=_title(text, filename),
+            params=params,
+            status=JobStatus.SUCCEEDED,
+            progress=1.0,
+            message="done",
+            result=result,
+            versions=versions,
+            started_at=started,
+            finished_at=timezone.now(),
+            worker="web (inline)",
         )
         return TokenizeOutcome(job=job, ran_inline=True)
 
     upload = upload_create_text(team=team, owner=user, text=text, filename=filename, encoding=encoding)
-    job = job_create(team=team, owner=user, kind="tokenize", params=params, title=_title(text, filename),
-                     input_upload=upload)
+    job = job_create(
+        team=team, owner=user, kind="tokenize", params=params, title=_title(text, filename), input_upload=upload
+    )
     return TokenizeOutcome(job=job, ran_inline=False)

@@ -20,8 +20,15 @@ def upload_create_text(
     existing = Upload.objects.filter(team=team, sha256=digest, kind="text").first()
     if existing is not None and existing.file.storage.exists(existing.file.name):
         return existing
-    upload = Upload(team=team, owner=owner, kind="text", filename=filename[:255], sha256=digest,
-                    size_bytes=len(data), encoding=encoding)
+    upload = Upload(
+        team=team,
+        owner=owner,
+        kind="text",
+        filename=filename[:255],
+        sha256=digest,
+        size_bytes=len(data),
+        encoding=encoding,
+    )
     upload.file.save(f"{digest}.txt", ContentFile(data), save=True)
     return upload
 

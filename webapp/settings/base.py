@@ -97,9 +97,9 @@ LOGGING = {
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
 
-from webapp.settings.integrations.rest import *  # noqa: E402,F403
-from webapp.settings.integrations.redis import *  # noqa: E402,F403
 from webapp.settings.integrations.celery import *  # noqa: E402,F403
+from webapp.settings.integrations.redis import *  # noqa: E402,F403
+from webapp.settings.integrations.rest import *  # noqa: E402,F403
 from webapp.settings.integrations.tokenscope import *  # noqa: E402,F403
 
 # Serve the built front end straight from frontend/dist (no collectstatic step needed on the embedded default).

@@ -31,8 +31,9 @@ async def connect(job_id: object, user: object) -> WebsocketCommunicator:
 @sync_to_async
 def make_job(username: str) -> Job:
     user = make_user(username)
-    return services.job_create(team=make_team(f"team-{username}", user), owner=user, kind="tokenize", params={},
-                               dispatch=False)
+    return services.job_create(
+        team=make_team(f"team-{username}", user), owner=user, kind="tokenize", params={}, dispatch=False
+    )
 
 
 async def test_snapshot_on_connect_then_events() -> None:

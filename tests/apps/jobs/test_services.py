@@ -28,7 +28,12 @@ def test_lifecycle_queued_running_succeeded(job: Job) -> None:
     done = services.job_succeed(job_id=job.id, result={"answer": 42}, versions={"lib": "1.0"})
     assert done is not None
     job.refresh_from_db()
-    assert (job.status, job.progress, job.result, job.versions) == (JobStatus.SUCCEEDED, 1.0, {"answer": 42}, {"lib": "1.0"})
+    assert (job.status, job.progress, job.result, job.versions) == (
+        JobStatus.SUCCEEDED,
+        1.0,
+        {"answer": 42},
+        {"lib": "1.0"},
+    )
     assert job.started_at is not None and job.finished_at is not None
     # A finished job cannot be claimed or finished again.
     assert services.job_mark_running(job_id=str(job.id), worker="w2") is None

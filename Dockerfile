@@ -1,0 +1,20 @@
+# The hosted instance's image (web and workers). Not built or run on the development machines (no Docker engine
+# there); `docker compose config` validates the compose file that uses it.
+FROM node:20-bookworm-slim AS frontend
+WORKDIR /src/frontend
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY frontend/ ./
+RUN npm run build
+
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=webapp.settings.production \
+    TOKENSCOPE_MODEL_DIR=/models
+WORKDIR /app
+COPY requirements.txt requirements-assets.txt ./
+RUN pip install --no-cache-dir -r requirements.txt && pip install --no-cache-dir --no-deps -r requirements-assets.txt
+COPY . .
+COPY --from=frontend /src/frontend/dist /app/frontend/dist
+RUN SECRET_KEY=build-only-secret-key-build-only-secret-key python manage.py collectstatic --noinput -v 0
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "webapp.asgi:application"]
