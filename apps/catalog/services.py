@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from workers.text_tokenizers.custom import load_custom_tokenizer
+from workers.text_tokenizers.custom import load_hf, validate_upload
 
 from apps.accounts.models import Team
 from apps.catalog.models import CustomTokenizer
@@ -122,18 +122,17 @@ def custom_tokenizer_create(
         row.reference = reference.strip()
         location = row.reference
     try:
-        tokenizer = load_custom_tokenizer(location, row.kind, name=row.name)
+        if row.file:
+            spec = validate_upload(location, filename=file.name if file else None, kind=row.kind, name=row.name)
+        else:
+            spec = load_hf(f"hf:{location}").spec
     except TokenizerError as exc:
         if row.file:
             row.file.delete(save=False)
-        raise ApplicationError(f"This tokenizer could not be loaded: {exc}") from exc
-    row.vocab_size = tokenizer.vocab_size
+        raise ApplicationError(f"This tokenizer could not be loaded: {exc.message}") from exc
+    row.vocab_size = spec.vocab_size or 0
     row.info.update(
-        {
-            "special_tokens": list(tokenizer.special_tokens)[:200],
-            "algorithm": tokenizer.spec.algorithm,
-            "library": tokenizer.spec.library,
-        }
+        {"special_tokens": list(spec.special_tokens)[:200], "algorithm": spec.algorithm, "library": spec.library}
     )
     row.save()
     return row

@@ -13,7 +13,7 @@ def test_login_me_logout_with_session() -> None:
     alice = make_user("alice")
     make_team("Lab A", alice)
     client = APIClient(enforce_csrf_checks=False)
-    assert client.get("/api/v1/auth/me/").status_code == 403
+    assert client.get("/api/v1/auth/me/").status_code == 401
 
     bad = client.post("/api/v1/auth/login/", {"username": "alice", "password": "nope"}, format="json")
     assert bad.status_code == 400
@@ -27,7 +27,7 @@ def test_login_me_logout_with_session() -> None:
     assert me["current_team"] == "lab-a"
 
     assert client.post("/api/v1/auth/logout/").status_code == 204
-    assert client.get("/api/v1/auth/me/").status_code == 403
+    assert client.get("/api/v1/auth/me/").status_code == 401
 
 
 def test_api_token_lifecycle() -> None:

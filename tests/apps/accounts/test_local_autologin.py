@@ -16,4 +16,4 @@ def test_embedded_default_signs_the_first_visitor_in_as_the_local_user() -> None
 
 
 def test_hosted_instance_requires_sign_in() -> None:
-    assert Client().get("/api/v1/auth/me/").status_code == 403
+    assert Client().get("/api/v1/auth/me/").status_code == 401

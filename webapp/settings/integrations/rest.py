@@ -10,6 +10,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.exception_handler.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.StandardPagination",
     "PAGE_SIZE": 25,
+    "URL_FORMAT_OVERRIDE": None,  # `?format=` is ours (exports), not content negotiation
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

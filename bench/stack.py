@@ -1,0 +1,87 @@
+"""Start the real product (bundled Redis, a Celery worker, daphne) on a throwaway database, for benchmarks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from webapp.devstack import worker_command
+from webapp.embedded_redis import EmbeddedRedis, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def running_stack() -> Iterator[tuple[str, str]]:
+    """Yield (base URL, API token key) of a freshly started product; stop it afterwards."""
+    with tempfile.TemporaryDirectory(prefix="tokenscope-bench-") as tmp:
+        redis = EmbeddedRedis(Path(tmp) / "redis", free_port(), persist=False).start()
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "webapp.settings.local",
+            "TOKENSCOPE_LOCAL_AUTOLOGIN": "0",
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+            "MEDIA_ROOT": f"{tmp}/media",
+            "REDIS_URL": redis.url,
+            "LOG_LEVEL": "WARNING",
+        }
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, cwd=REPO, check=True)
+        key = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "shell",
+                    "-c",
+                    "from django.contrib.auth import get_user_model; from apps.accounts.services import *;"
+                    "u = get_user_model().objects.create_user('bench', password='bench-password-123');"
+                    "team_create(name='Bench', owner=u); print(api_token_create(user=u, name='bench')[1])",
+                ],
+                env=env,
+                cwd=REPO,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        port = free_port()
+        logs = open(Path(tmp) / "stack.log", "wb")  # noqa: SIM115 - closed below
+        processes = [
+            subprocess.Popen(worker_command(concurrency=1), env=env, cwd=REPO, stdout=logs, stderr=subprocess.STDOUT),
+            subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webapp.asgi:application"],
+                env=env,
+                cwd=REPO,
+                stdout=logs,
+                stderr=subprocess.STDOUT,
+            ),
+        ]
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(url + "/healthz", timeout=1)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the stack did not start; see " + str(Path(tmp) / "stack.log")) from None
+                    time.sleep(0.2)
+            time.sleep(3)  # let the worker connect to the broker
+            yield url, key
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=20)
+            logs.close()
+            redis.stop()

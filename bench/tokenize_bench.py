@@ -1,0 +1,156 @@
+"""The tokenize endpoint against calling the library directly, on the same texts, in one run.
+
+    .venv/bin/python -m bench.tokenize_bench [--quick]
+
+Starts the real product (bundled Redis, a Celery worker, daphne, a throwaway SQLite database), then measures:
+- per-request latency of ``POST /api/v1/tokenize/`` (1 kB and 100 kB: answered in the request) against
+  ``tiktoken`` ``encode_ordinary`` on the same text; the difference is the product's overhead;
+- a 10 MB upload as a job (202, then polled to completion) against the library's throughput on the same text.
+The table is written into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import requests
+
+from bench.report import table, write_section
+from bench.stack import running_stack
+
+TOKENIZER = "tiktoken:cl100k_base"
+SEED_TEXT = (
+    "The quick brown fox jumps over the lazy dog. Tokenizers split 1234567 numbers and naïve café text; "
+    "def tokenize(text: str) -> list[int]:\n    return enc.encode(text)\n"
+    "東京は日本の首都です。Привет, мир! مرحبا بالعالم 🙂👩‍💻\n"
+)
+
+
+def text_of(size: int) -> str:
+    text = (SEED_TEXT * (size // len(SEED_TEXT.encode()) + 1)).encode()[:size].decode("utf-8", errors="ignore")
+    return text
+
+
+def timed(fn: Callable[[], object], repeats: int) -> list[float]:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
+    args = parser.parse_args()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings.local")
+
+    from workers.text_tokenizers.catalog import load_tokenizer
+
+    load_tokenizer(TOKENIZER)  # seeds TIKTOKEN_CACHE_DIR from the model store
+    import tiktoken
+
+    encoding = tiktoken.get_encoding("cl100k_base")
+    from workers.pipelines import tokenize as pipeline
+
+    rows = []
+    with running_stack() as (url, key):
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {key}"
+        for label, size, repeats in [("1 kB", 1_000, 300), ("100 kB", 100_000, 40)]:
+            repeats = max(5, repeats // 10) if args.quick else repeats
+            text = text_of(size)
+            body = {"text": text, "tokenizers": [TOKENIZER]}
+            for _ in range(5):  # warm both paths
+                assert session.post(url + "/api/v1/tokenize/", json=body).status_code == 201
+                encoding.encode_ordinary(text)
+            library = timed(lambda: encoding.encode_ordinary(text), repeats)  # noqa: B023
+            in_process = timed(
+                lambda: pipeline.run({"text": text, "tokenizers": [TOKENIZER]}, lambda *a, **k: None), repeats
+            )  # noqa: B023
+            endpoint = timed(lambda: session.post(url + "/api/v1/tokenize/", json=body).raise_for_status(), repeats)  # noqa: B023
+            rows.append(
+                [
+                    label,
+                    f"{statistics.median(library):.2f} / {p99(library):.2f}",
+                    f"{statistics.median(in_process):.2f} / {p99(in_process):.2f}",
+                    f"{statistics.median(endpoint):.2f} / {p99(endpoint):.2f}",
+                    f"**{statistics.median(endpoint) - statistics.median(library):.2f}** / "
+                    f"{p99(endpoint) - p99(library):.2f}",
+                    "—",
+                ]
+            )
+
+        size = 10_000_000
+        text = text_of(size)
+        payload = text.encode()
+        library_s = min(timed(lambda: encoding.encode_ordinary(text), 1 if args.quick else 3)) / 1000
+        in_process_s = (
+            min(
+                timed(
+                    lambda: pipeline.run({"text": text, "tokenizers": [TOKENIZER]}, lambda *a, **k: None),
+                    1 if args.quick else 3,
+                )
+            )
+            / 1000
+        )
+        runs = []
+        for _ in range(1 if args.quick else 3):
+            start = time.perf_counter()
+            response = session.post(
+                url + "/api/v1/tokenize/",
+                data={"tokenizers": TOKENIZER},
+                files={"file": ("big.txt", payload, "text/plain")},
+            )
+            assert response.status_code == 202, response.text
+            job_id = response.json()["id"]
+            while (job := session.get(f"{url}/api/v1/jobs/{job_id}/").json())["status"] not in ("succeeded", "failed"):
+                time.sleep(0.02)
+            assert job["status"] == "succeeded", job["error"]
+            runs.append(time.perf_counter() - start)
+        product_s = min(runs)
+        mb = len(payload) / 1e6
+        rows.append(
+            [
+                "10 MB upload (job)",
+                f"{library_s * 1000:.0f} ms ({mb / library_s:.1f} MB/s)",
+                f"{in_process_s * 1000:.0f} ms ({mb / in_process_s:.1f} MB/s)",
+                f"{product_s * 1000:.0f} ms ({mb / product_s:.1f} MB/s)",
+                "—",
+                f"**{library_s / product_s:.0%}** (pipeline alone {library_s / in_process_s:.0%})",
+            ]
+        )
+
+    body = table(
+        [
+            "input",
+            "library: tiktoken encode_ordinary (median / p99 ms)",
+            "pipeline in-process (median / p99 ms)",
+            "product: POST /api/v1/tokenize/ over HTTP (median / p99 ms)",
+            "overhead added (median / p99 ms)",
+            "throughput kept vs library",
+        ],
+        rows,
+    )
+    body += (
+        f"\n\nTokenizer `{TOKENIZER}`; the product's number includes HTTP, authentication, validation, offsets, "
+        "statistics, saving the result and serialising the response; the 10 MB row includes the upload, storing it, "
+        "queueing, the worker and polling until the job is finished. Reproduce with "
+        "`.venv/bin/python -m bench.tokenize_bench`."
+    )
+    write_section("tokenize", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The tokenize API: results equal the libraries', saved and shared within the team only; bad input gets a 4xx."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import tiktoken
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from apps.accounts.models import Role
+from apps.jobs.models import Job
+from tests.factories import add_member, make_team, make_user, token_client
+from workers.text_tokenizers.catalog import load_tokenizer
+
+pytestmark = pytest.mark.django_db
+
+HARD_TEXT = "Hello  world!\n\tTabs, 1234567 digits, naïve café, 東京, مرحبا, 👩‍👩‍👧 family, e\u0301 combining."
+
+
+@pytest.fixture
+def alice() -> tuple[APIClient, object]:
+    user = make_user("alice")
+    team = make_team("Alice lab", user)
+    return token_client(user, team), team
+
+
+def tokenize(client: APIClient, **body: object) -> dict:
+    response = client.post("/api/v1/tokenize/", body, format="json")
+    assert response.status_code == 201, response.json()
+    return dict(response.json())
+
+
+def test_sync_result_matches_the_library_and_is_saved(alice: tuple[APIClient, object]) -> None:
+    client, _ = alice
+    job = tokenize(client, text=HARD_TEXT, tokenizers=["tiktoken:cl100k_base", "tokenizers:llama-3"])
+    assert job["status"] == "succeeded" and job["kind"] == "tokenize"
+    cl100k, llama = job["result"]["results"]
+    load_tokenizer("tiktoken:cl100k_base")  # seeds tiktoken's offline cache
+    assert [t["id"] for t in cl100k["tokens"]] == tiktoken.get_encoding("cl100k_base").encode_ordinary(HARD_TEXT)
+    assert cl100k["stats"]["roundtrip"] is True
+    assert cl100k["stats"]["relative_cost"] == 1.0
+    assert llama["stats"]["relative_cost"] == pytest.approx(
+        llama["stats"]["tokens"] / cl100k["stats"]["tokens"], rel=1e-3
+    )
+    assert job["permalink"] == f"/results/{job['id']}"
+    assert client.get(f"/api/v1/jobs/{job['id']}/").json()["result"] == job["result"]
+
+
+def test_permalink_is_for_the_team_only(alice: tuple[APIClient, object]) -> None:
+    client, team = alice
+    job = tokenize(client, text="shared result", tokenizers=["tiktoken:o200k_base"])
+    teammate = make_user("bob")
+    add_member(team, teammate, Role.VIEWER)
+    assert token_client(teammate, team).get(f"/api/v1/jobs/{job['id']}/").status_code == 200
+
+    outsider = make_user("mallory")
+    make_team("Other lab", outsider)
+    as_outsider = token_client(outsider)
+    for path in (f"/api/v1/jobs/{job['id']}/", f"/api/v1/jobs/{job['id']}/export/?format=csv"):
+        response = as_outsider.get(path)
+        assert response.status_code == 404
+        assert response.json()["message"] == "No such job in your teams."
+    assert as_outsider.post(f"/api/v1/jobs/{job['id']}/cancel/").status_code == 404
+    assert as_outsider.get("/api/v1/jobs/").json()["count"] == 0
+
+
+def test_viewers_read_but_cannot_create(alice: tuple[APIClient, object]) -> None:
+    _, team = alice
+    viewer = make_user("victor")
+    add_member(team, viewer, Role.VIEWER)
+    response = token_client(viewer, team).post(
+        "/api/v1/tokenize/", {"text": "x", "tokenizers": ["builtin:bytes"]}, format="json"
+    )
+    assert response.status_code == 403
+    assert "viewer" in response.json()["message"]
+
+
+def test_history_lists_the_teams_results_newest_first(alice: tuple[APIClient, object]) -> None:
+    client, _ = alice
+    first = tokenize(client, text="first", tokenizers=["builtin:chars"])
+    second = tokenize(client, text="second", tokenizers=["builtin:chars"])
+    page = client.get("/api/v1/jobs/?kind=tokenize").json()
+    assert [row["id"] for row in page["results"]] == [second["id"], first["id"]]
+    assert "result" not in page["results"][0]
+    assert page["results"][0]["title"] == "second"
+
+
+def test_exports(alice: tuple[APIClient, object]) -> None:
+    client, _ = alice
+    job = tokenize(client, text='a,b "quoted"\nnext', tokenizers=["tiktoken:gpt2"])
+    exported = client.get(f"/api/v1/jobs/{job['id']}/export/?format=json")
+    assert exported.status_code == 200
+    assert json.loads(exported.content)["result"] == job["result"]
+    csv_response = client.get(f"/api/v1/jobs/{job['id']}/export/?format=csv")
+    assert csv_response["Content-Type"].startswith("text/csv")
+    import csv
+
+    rows = list(csv.reader(io.StringIO(csv_response.content.decode())))
+    assert len(rows) == 1 + len(job["result"]["results"][0]["tokens"])
+    assert client.get(f"/api/v1/jobs/{job['id']}/export/?format=xml").status_code == 400
+
+
+def test_upload_a_text_file(alice: tuple[APIClient, object]) -> None:
+    client, _ = alice
+    data = "Привет, мир! Это тест.".encode("cp1251") * 20
+    upload = io.BytesIO(data)
+    upload.name = "russian.txt"
+    response = client.post("/api/v1/tokenize/", {"file": upload, "tokenizers": ["builtin:chars"]}, format="multipart")
+    assert response.status_code == 201, response.json()
+    job = response.json()
+    assert job["params"]["encoding"] == "cp1251"
+    assert job["title"] == "russian.txt"
+    assert job["result"]["input"]["chars"] == len("Привет, мир! Это тест.") * 20
+
+
+@override_settings(TOKENIZE_SYNC_MAX_BYTES=100)
+def test_large_text_becomes_a_queued_job(alice: tuple[APIClient, object], django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    client, _ = alice
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post("/api/v1/tokenize/", {"text": "x" * 500, "tokenizers": ["builtin:bytes"]}, format="json")
+    assert response.status_code == 202
+    assert response.json()["status"] == "queued"
+    assert len(callbacks) == 1  # dispatched only once the transaction commits
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.input_upload is not None and job.input_upload.size_bytes == 500
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({"text": "", "tokenizers": ["builtin:bytes"]}, 400, "no text"),
+        ({"text": "x", "tokenizers": []}, 400, "tokenizers"),
+        ({"text": "x", "tokenizers": ["builtin:bytes"] * 7}, 400, "tokenizers"),
+        ({"text": "x", "tokenizers": ["builtin:bytes", "builtin:bytes"]}, 400, "only once"),
+        ({"text": "x", "tokenizers": ["nope:missing"]}, 400, "Unknown tokenizer 'nope:missing'"),
+        ({"text": "x", "tokenizers": ["custom:not-a-uuid"]}, 400, "Unknown tokenizer"),
+        ({"text": "x", "tokenizers": ["builtin:bytes"], "baseline": "builtin:chars"}, 400, "baseline"),
+        ({"tokenizers": ["builtin:bytes"]}, 400, "either `text` or `file`"),
+        ({"text": 12, "tokenizers": "builtin:bytes"}, 400, "tokenizers"),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx(alice: tuple[APIClient, object], body: dict, status: int, fragment: str) -> None:
+    client, _ = alice
+    response = client.post("/api/v1/tokenize/", body, format="json")
+    assert response.status_code == status, response.json()
+    assert fragment in response.json()["message"] or fragment in json.dumps(response.json()["extra"])
+
+
+def test_unpaired_surrogate_is_a_400(alice: tuple[APIClient, object]) -> None:
+    client, _ = alice
+    body = '{"text": "bad \\ud800 surrogate", "tokenizers": ["builtin:bytes"]}'
+    response = client.post("/api/v1/tokenize/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "unpaired surrogate" in response.json()["message"]
+
+
+def test_malformed_json_body_is_a_400(alice: tuple[APIClient, object]) -> None:
+    client, _ = alice
+    response = client.post("/api/v1/tokenize/", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["message"]
+
+
+@override_settings(TOKENIZE_MAX_BYTES=1000)
+def test_over_the_size_limit_is_a_413(alice: tuple[APIClient, object]) -> None:
+    client, _ = alice
+    response = client.post("/api/v1/tokenize/", {"text": "x" * 1001, "tokenizers": ["builtin:bytes"]}, format="json")
+    assert response.status_code == 413
+    assert "limit is" in response.json()["message"]
+
+
+def test_binary_upload_is_refused(alice: tuple[APIClient, object]) -> None:
+    client, _ = alice
+    upload = io.BytesIO(b"\x7fELF\x02\x01\x01\x00" + bytes(200))
+    upload.name = "program.bin"
+    response = client.post("/api/v1/tokenize/", {"file": upload, "tokenizers": ["builtin:bytes"]}, format="multipart")
+    assert response.status_code == 400
+    assert "binary" in response.json()["message"]
