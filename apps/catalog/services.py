@@ -12,12 +12,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from workers.text_tokenizers.custom import load_hf, validate_upload
 
 from apps.accounts.models import Team
 from apps.catalog.models import CustomTokenizer
 from apps.core.errors import ApplicationError, PayloadTooLarge
 from workers.text_tokenizers import catalog as engine_catalog
+from workers.text_tokenizers.custom import load_hf, validate_upload
 from workers.text_tokenizers.errors import TokenizerError
 
 CUSTOM_PREFIX = "custom:"

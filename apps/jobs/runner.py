@@ -80,19 +80,32 @@ def job_execute(*, job_id: str, worker: str) -> None:
             result = kind.load_pipeline()(inputs, Reporter(job.id))
         versions = result.pop("versions", {}) if isinstance(result, dict) else {}
         services.job_succeed(job_id=job.id, result=result, versions=versions)
-    except JobCancelled:
-        logger.info("Job %s was cancelled", job.id)
-    except SoftTimeLimitExceeded:
-        services.job_fail(
-            job_id=job.id,
-            error=f"The job exceeded its time limit of {kind.time_limit_s} s and was stopped. "
-            "Try a shorter input or fewer tokens.",
-        )
-    except Exception as exc:
-        logger.exception("Job %s failed", job.id)
-        services.job_fail(job_id=job.id, error=user_facing_error(exc))
+    except Exception as exc:  # libraries may wrap our signals, so look through the exception chain
+        if _caused_by(exc, JobCancelled):
+            logger.info("Job %s was cancelled", job.id)
+        elif _caused_by(exc, SoftTimeLimitExceeded):
+            services.job_fail(
+                job_id=job.id,
+                error=f"The job exceeded its time limit of {kind.time_limit_s} s and was stopped. "
+                "Try a shorter input or fewer tokenizers.",
+            )
+        else:
+            logger.exception("Job %s failed", job.id)
+            services.job_fail(job_id=job.id, error=user_facing_error(exc))
     finally:
         close_old_connections()
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """True when ``kind`` is anywhere in the exception's chain (libraries may wrap the time-limit signal)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def user_facing_error(exc: Exception) -> str:
