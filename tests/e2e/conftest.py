@@ -1,0 +1,94 @@
+"""Headless Debian Chromium (via Playwright's executablePath; no browser download) against the real stack."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ManagedProcess, subprocess_env, wait_for
+from webapp.embedded_redis import free_port
+
+# Playwright's sync API keeps an event loop on the main thread; Django's ORM calls in these tests are still
+# synchronous and single-threaded, so its async-safety guard does not apply here.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Without the background-networking flags Chromium's connections are refused by this machine's closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+E2E_SYNC_LIMIT = 5_000  # bytes: small, so the tests can exercise the queued-job path with modest text
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}; `make browser` installs Debian's chromium.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def app_url(
+    transactional_db: None, embedded_redis: str, celery_worker: ManagedProcess, tmp_path: Path
+) -> Iterator[str]:
+    """daphne serving the built front end and the API, with a worker behind it."""
+    port = free_port()
+    env = {**subprocess_env(embedded_redis), "TOKENIZE_SYNC_MAX_BYTES": str(E2E_SYNC_LIMIT)}
+    server = ManagedProcess(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webapp.asgi:application"],
+        env,
+        tmp_path / "daphne.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    wait_for(healthy, 60, "daphne serving /healthz", server)
+    yield url
+    server.stop()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(browser: Any, url: str, username: str, password: str) -> Any:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(url + "/login")
+    try:
+        page.get_by_test_id("login-username").wait_for(timeout=15_000)
+    except Exception:
+        screenshot(page, f"login-failed-{username}")
+        raise
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(lambda u: "/login" not in u, timeout=15_000)
+    return page

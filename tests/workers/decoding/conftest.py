@@ -1,0 +1,101 @@
+"""Fixtures for the decoding engine: tiny random-init models (fast) and toy fixed-distribution "models"."""
+
+from __future__ import annotations
+
+import copy
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+from transformers import Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM
+
+VOCAB = 97
+
+# One intra-op thread: the tensors here are tiny, and on a shared 2-core machine torch's thread pool spends
+# milliseconds per op spinning at barriers (softmax over 6 values measured at 1-10 ms with 2 threads, 8 µs with 1).
+torch.set_num_threads(1)
+
+
+def tiny_llama(seed: int = 0, layers: int = 2, vocab: int = VOCAB) -> LlamaForCausalLM:
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+    )
+    return LlamaForCausalLM(config).eval()
+
+
+def tiny_gemma3(seed: int = 0, sliding_window: int = 6) -> Gemma3ForCausalLM:
+    """Alternating sliding-window / full attention, like Gemma 3, with a window small enough to overflow."""
+    torch.manual_seed(seed)
+    config = Gemma3TextConfig(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        sliding_window=sliding_window,
+        layer_types=["sliding_attention", "sliding_attention", "sliding_attention", "full_attention"],
+        max_position_embeddings=256,
+    )
+    return Gemma3ForCausalLM(config).eval()
+
+
+def truncated(model: LlamaForCausalLM, layers: int) -> LlamaForCausalLM:
+    """An early-exit view: the same weights, only the first ``layers`` decoder layers (test stand-in for
+    ``workers.models.early_exit``)."""
+    view = copy.copy(model)
+    view.config = copy.deepcopy(model.config)
+    view.config.num_hidden_layers = layers
+    inner = copy.copy(model.model)
+    inner.config = view.config
+    inner.layers = nn.ModuleList(list(model.model.layers)[:layers])
+    view.model = inner
+    return view
+
+
+def perturbed(model: LlamaForCausalLM, scale: float, seed: int = 1) -> LlamaForCausalLM:
+    """A copy with noise on every weight: a draft model that agrees with the target often, not always."""
+    torch.manual_seed(seed)
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        for param in other.parameters():
+            param.add_(torch.randn_like(param) * scale * param.std().clamp_min(1e-3))
+    return other
+
+
+class FixedDistributionLM(nn.Module):
+    """A "model" whose next-token distribution ignores the context: logits = log(probs) at every position.
+
+    With a context-free target the output tokens of any lossless method are i.i.d. draws from the (warped) target,
+    so frequencies over a long generation test the acceptance rule statistically.
+    """
+
+    def __init__(self, probs: list[float]) -> None:
+        super().__init__()
+        self.register_buffer("logits", torch.log(torch.tensor(probs, dtype=torch.float32)))
+        self.config = SimpleNamespace(vocab_size=len(probs), max_position_embeddings=10**9, name_or_path="fixed")
+
+    def forward(self, input_ids: torch.Tensor, logits_to_keep: int = 0, **_: Any) -> SimpleNamespace:
+        n = input_ids.shape[1]
+        return SimpleNamespace(logits=self.logits.expand(1, n, -1).clone())
+
+
+@pytest.fixture(scope="session")
+def target() -> LlamaForCausalLM:
+    return tiny_llama(seed=0, layers=4)
+
+
+@pytest.fixture(scope="session")
+def prompt() -> list[int]:
+    # Repeated material so that prompt lookup finds matches.
+    return [5, 6, 7, 8, 9, 10, 11, 12, 5, 6, 7, 8, 13, 14, 15, 5, 6]

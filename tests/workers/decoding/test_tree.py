@@ -1,0 +1,277 @@
+"""Token trees: tree attention, cache rollback, tree building, verification walks and end-to-end tree methods."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.workers.decoding.conftest import FixedDistributionLM, perturbed, truncated
+from workers.decoding import verification as V
+from workers.decoding.engine import MethodConfig, generate
+from workers.decoding.lm import CausalLM
+from workers.decoding.sampling import GREEDY, SamplingConfig
+from workers.decoding.tree import (
+    TokenTree,
+    branching_template,
+    dyspec_tree,
+    forward_tree,
+    greedy_template,
+    keep_path,
+    validate_template,
+    walk_tree,
+)
+from workers.decoding.tree_engine import FixedTreeDrafter, TreeMethodConfig, generate_tree
+
+ATOL = 1e-4
+REPO = Path(__file__).resolve().parents[3]
+SMOLLM2 = REPO / "var" / "models" / "models" / "smollm2-135m-instruct"
+
+
+def plain_logits(model: torch.nn.Module, ids: list[int]) -> torch.Tensor:
+    with torch.inference_mode():
+        return model(input_ids=torch.tensor([ids])).logits[0, -1].float()
+
+
+def random_tree(n: int, vocab: int, seed: int) -> TokenTree:
+    gen = torch.Generator().manual_seed(seed)
+    tree = TokenTree()
+    for i in range(n):
+        parent = int(torch.randint(-1, i, (1,), generator=gen)) if i else -1
+        tree.add(parent, int(torch.randint(0, vocab, (1,), generator=gen)))
+    return tree
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# tree attention and cache rollback
+
+
+def test_tree_attention_logits_equal_each_root_to_node_path(target, prompt) -> None:
+    tree = random_tree(20, target.config.vocab_size, seed=1)
+    lm = CausalLM(target)
+    lm.prefill(prompt[:-1])
+    logits = forward_tree(lm, prompt[-1], tree.tokens, tree.parents)
+    assert logits.shape[0] == len(tree) + 1
+    torch.testing.assert_close(logits[0], plain_logits(target, prompt), atol=ATOL, rtol=1e-4)
+    for node in range(len(tree)):
+        path = prompt + [tree.tokens[i] for i in tree.path(node)]
+        torch.testing.assert_close(logits[node + 1], plain_logits(target, path), atol=ATOL, rtol=1e-4)
+
+
+def test_keep_path_rolls_the_cache_back_to_the_accepted_path(target, prompt) -> None:
+    tree = random_tree(12, target.config.vocab_size, seed=2)
+    lm = CausalLM(target)
+    lm.prefill(prompt[:-1])
+    base = lm.length
+    forward_tree(lm, prompt[-1], tree.tokens, tree.parents)
+    deepest = max(range(len(tree)), key=lambda i: tree.depths[i])
+    path = tree.path(deepest)
+    removed, extra = keep_path(lm, base, prompt[-1], tree.tokens, path)
+    assert (removed, extra) == (len(tree) - len(path), 0)
+    committed = prompt + [tree.tokens[i] for i in path]
+    assert lm.tokens == committed
+    got = lm.forward([7, 8])
+    torch.testing.assert_close(got[-1], plain_logits(target, committed + [7, 8]), atol=ATOL, rtol=1e-4)
+
+
+def test_draft_side_level_masks_give_each_path_distribution(target, prompt) -> None:
+    draft_model = perturbed(target, 0.3)
+    drafter = FixedTreeDrafter(draft_model, branching_template((3, 2, 2)))
+    drafter.start(prompt)
+    draft = drafter.propose(prompt, 64, GREEDY, torch.Generator())
+    assert draft.parents is not None and draft.q is not None and len(draft.tokens) == 3 + 6 + 12
+    tree = TokenTree.from_parents(draft.tokens, draft.parents)
+    for node in range(len(tree)):
+        context = (
+            prompt + [tree.tokens[i] for i in tree.path(tree.parents[node])] if tree.parents[node] >= 0 else prompt
+        )
+        expected = plain_logits(draft_model, context).softmax(-1)
+        torch.testing.assert_close(draft.q[node], expected, atol=ATOL, rtol=1e-4)
+    assert drafter.lm.tokens == prompt  # the draft cache is back on the committed context
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# templates and DySpec
+
+
+def test_templates_are_valid_trees() -> None:
+    assert len(branching_template((3, 2, 1))) == 3 + 6 + 6
+    template = greedy_template((0.6, 0.2, 0.1), budget=20, max_depth=5)
+    assert len(template) == 20 and validate_template(template) == template
+    assert (0,) * 5 in template  # the all-best path is the most valuable
+    with pytest.raises(ValueError):
+        validate_template([(0,), (0, 1)])  # rank 1 without rank 0
+    with pytest.raises(ValueError):
+        validate_template([(0, 0)])  # missing parent
+
+
+def test_dyspec_expansion_equals_best_first_over_all_paths() -> None:
+    """With synthetic draft distributions the dynamic tree is exactly the `budget` best paths by path probability."""
+    vocab, children, budget, max_depth = 7, 3, 25, 4
+    gen = torch.Generator().manual_seed(3)
+    table = torch._sample_dirichlet(torch.full((max_depth + 1, vocab, vocab), 0.7, dtype=torch.float64), generator=gen)
+
+    def dist(tree: TokenTree, node: int) -> torch.Tensor:
+        depth = 0 if node < 0 else tree.depths[node]
+        last = 0 if node < 0 else tree.tokens[node]
+        return table[depth, last]
+
+    calls: list[int] = []
+
+    def expand(tree: TokenTree, nodes: list[int]) -> list[tuple[list[int], list[float]]]:
+        calls.append(len(nodes))
+        out = []
+        for node in nodes:
+            q = dist(tree, node)
+            top = torch.topk(q, children)
+            out.append(([int(t) for t in top.indices], [float(v) for v in top.values]))
+        return out
+
+    tree = dyspec_tree(expand, budget, max_depth)
+    assert len(tree) == budget and max(tree.depths) <= max_depth
+
+    scores: dict[tuple[int, ...], float] = {}
+
+    def enumerate_paths(path: tuple[int, ...], last: int, depth: int, score: float) -> None:
+        if depth == max_depth:
+            return
+        top = torch.topk(table[depth, last], children)
+        for token, prob in zip(top.indices.tolist(), top.values.tolist(), strict=True):
+            child = (*path, token)
+            scores[child] = score * prob
+            enumerate_paths(child, token, depth + 1, score * prob)
+
+    enumerate_paths((), 0, 0, 1.0)
+    best = set(sorted(scores, key=lambda k: -scores[k])[:budget])
+    built = {tuple(tree.tokens[i] for i in tree.path(n)) for n in range(len(tree))}
+    assert built == best
+    assert len(calls) < budget  # evaluations are batched
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# verification walks
+
+
+def test_greedy_walk_finds_the_longest_path_through_duplicate_branches() -> None:
+    #   root -> a(0) -> b(2)            argmax chain: a, b, c, then bonus
+    #        -> a(1) -> b(3) -> c(4)
+    tree = TokenTree.from_parents([1, 1, 2, 2, 3], [-1, -1, 0, 1, 3])
+    argmax = torch.tensor([1, 2, 2, 3, 3, 4])  # rows: root, nodes 0..4
+    p = torch.full((6, 5), 0.2)
+    outcome = walk_tree(tree, p, None, "greedy", torch.Generator(), argmax)
+    assert outcome.path == [1, 3, 4]
+    assert (outcome.next_token, outcome.source) == (4, "bonus")
+
+
+def bigram(seed: int, vocab: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch._sample_dirichlet(torch.full((vocab, vocab), 1.0, dtype=torch.float64), generator=gen)
+
+
+@pytest.mark.parametrize("rule", ["rrs", "spectr", "rsd", "deterministic"])
+def test_sampling_tree_verification_is_lossless(rule: str) -> None:
+    """A bigram target P and draft Q over 3 tokens; each trial drafts a (3, 2) tree after token 0 and verifies it.
+    The first two emitted tokens (the second drawn from P when the step stopped after one) must follow
+    P[0, x] P[x, y]. 9 outcomes, N = 6000: E[TV] <= ½ sqrt(9/N) = 0.019 and McDiarmid gives P(TV > 0.045) < 1e-3."""
+    vocab, trials = 3, 6000
+    target, draft = bigram(1, vocab), bigram(2, vocab)
+    gen = torch.Generator().manual_seed(4)
+    kind = {"rrs": "iid", "spectr": "iid", "rsd": "wor", "deterministic": "top"}[rule]
+
+    def children(last: int, count: int) -> list[int]:
+        q = draft[last]
+        if kind == "iid":
+            return V.sample_iid(q, count, gen).tolist()
+        if kind == "wor":
+            return V.sample_without_replacement(q, count, gen).tolist()
+        return torch.topk(q, count).indices.tolist()
+
+    counts = torch.zeros(vocab, vocab, dtype=torch.float64)
+    for _ in range(trials):
+        tree = TokenTree()
+        for x in children(0, 3):
+            node = tree.add(-1, x)
+            for y in children(x, 2):
+                tree.add(node, y)
+        p_rows = torch.stack([target[0], *[target[t] for t in tree.tokens]])
+        q_rows = torch.stack([draft[0] if par < 0 else draft[tree.tokens[par]] for par in tree.parents])
+        outcome = walk_tree(tree, p_rows, None if kind == "top" else q_rows, rule, gen, bounds=False)  # type: ignore[arg-type]
+        emitted = [tree.tokens[i] for i in outcome.path] + [outcome.next_token]
+        if len(emitted) == 1:
+            emitted.append(int(torch.multinomial(target[emitted[0]], 1, generator=gen)))
+        counts[emitted[0], emitted[1]] += 1
+    expected = target[0][:, None] * target
+    tv = 0.5 * float((counts / trials - expected).abs().sum())
+    assert tv < 0.045, tv
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# end to end
+
+
+TREE_CONFIGS = {
+    "tree_fixed": TreeMethodConfig(method="tree_fixed"),
+    "tree_dyspec": TreeMethodConfig(method="tree_dyspec", node_budget=12, max_depth=5),
+    "multi_draft": TreeMethodConfig(method="multi_draft", num_drafts=3, draft_length=3),
+    "token_recycling": TreeMethodConfig(method="token_recycling"),
+}
+
+
+@pytest.mark.parametrize("method", list(TREE_CONFIGS))
+def test_greedy_tree_decoding_matches_autoregressive(method: str, target, prompt) -> None:
+    expected, _ = generate(target, None, prompt, 24, MethodConfig())
+    draft_model = perturbed(target, 0.3)
+    out, trace = generate_tree(target, prompt, 24, TREE_CONFIGS[method], draft_model=draft_model)
+    assert out == expected
+    assert trace.method == method and trace.summary is not None
+    assert trace.summary.accepted > 0  # the trees did get used
+    assert trace.summary.target_calls < 24
+
+
+@pytest.mark.parametrize(
+    "method,rule",
+    [
+        ("multi_draft", "rrs"),
+        ("multi_draft", "spectr"),
+        ("multi_draft", "rsd_without_replacement"),
+        ("tree_fixed", "rrs"),
+        ("tree_fixed", "rsd_without_replacement"),
+        ("tree_dyspec", "rrs"),
+        ("token_recycling", "rrs"),
+    ],
+)
+def test_sampling_tree_methods_are_lossless_end_to_end(method: str, rule: str) -> None:
+    """A context-free target makes every lossless method emit i.i.d. draws from p: frequencies over 1500 tokens
+    (5 outcomes) stay within TV 0.06 (E[TV] <= ½ sqrt(5/1500) = 0.029, P(TV > 0.06) < 6%... so the check is loose
+    but catches mismatched drafting/verification pairs, which shift the output by far more)."""
+    probs = [0.4, 0.25, 0.15, 0.12, 0.08]
+    target = FixedDistributionLM(probs)
+    draft = FixedDistributionLM([0.1, 0.2, 0.3, 0.25, 0.15])
+    config = TreeMethodConfig(method=method, rule=rule, sampling=SamplingConfig(temperature=1.0))  # type: ignore[arg-type]
+    out, trace = generate_tree(target, [0, 1], 1500, config, seed=5, draft_model=draft)
+    assert len(out) == 1500 and trace.lossless
+    freq = torch.bincount(torch.tensor(out), minlength=5).double() / len(out)
+    assert 0.5 * float((freq - torch.tensor(probs, dtype=torch.float64)).abs().sum()) < 0.06
+    step = next(s for s in trace.steps if s.draft)
+    levels = step.extra["tree_verification"]["levels"]
+    assert levels and all(len(level["accept_probs"]) >= 1 for level in levels)
+    if method == "multi_draft" and rule != "rsd_without_replacement":
+        alpha = levels[0]["alpha_star"]
+        assert alpha is not None and 0.0 <= alpha <= 1.0 + 1e-9
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SMOLLM2.exists(), reason="SmolLM2 is not in the model store")
+@pytest.mark.parametrize("method", ["tree_fixed", "tree_dyspec", "token_recycling", "multi_draft"])
+def test_greedy_tree_decoding_matches_autoregressive_on_smollm2(method: str) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(SMOLLM2, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(SMOLLM2)
+    prompt = tokenizer.encode("The capital of France is Paris. The capital of Germany is Berlin. The capital of")
+    expected, _ = generate(model, None, prompt, 24, MethodConfig())
+    out, trace = generate_tree(model, prompt, 24, TREE_CONFIGS[method], draft_model=truncated(model, 12))
+    assert out == expected
+    assert trace.summary is not None and not math.isnan(trace.summary.tokens_per_target_call)
