@@ -54,13 +54,13 @@ class MeApi(APIView):
 class LoginApi(APIView):
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class LoginInputSerializer(serializers.Serializer):
         username = serializers.CharField()
         password = serializers.CharField(style={"input_type": "password"})
 
-    @extend_schema(request=InputSerializer, responses=MeSerializer, operation_id="auth_login")
+    @extend_schema(request=LoginInputSerializer, responses=MeSerializer, operation_id="auth_login")
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, **data.validated_data)
         if user is None:
@@ -89,7 +89,7 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
 
 
 class ApiTokenListCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ApiTokenInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
 
     @extend_schema(responses=ApiTokenSerializer(many=True), operation_id="auth_tokens_list")
@@ -97,10 +97,10 @@ class ApiTokenListCreateApi(APIView):
         return Response(ApiTokenSerializer(selectors.api_token_list(user=request.user), many=True).data)
 
     @extend_schema(
-        request=InputSerializer, responses={201: ApiTokenCreatedSerializer}, operation_id="auth_tokens_create"
+        request=ApiTokenInputSerializer, responses={201: ApiTokenCreatedSerializer}, operation_id="auth_tokens_create"
     )
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.ApiTokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token, key = services.api_token_create(user=request.user, name=data.validated_data["name"])
         payload = dict(ApiTokenSerializer(token).data, key=key)
@@ -115,12 +115,12 @@ class ApiTokenRevokeApi(APIView):
 
 
 class TeamCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class TeamInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=128)
 
-    @extend_schema(request=InputSerializer, responses={201: TeamMembershipSerializer}, operation_id="teams_create")
+    @extend_schema(request=TeamInputSerializer, responses={201: TeamMembershipSerializer}, operation_id="teams_create")
     def post(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
+        data = self.TeamInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         team = services.team_create(name=data.validated_data["name"], owner=request.user)
         membership = selectors.team_resolve(user=request.user, slug=team.slug)
@@ -134,7 +134,7 @@ class MemberSerializer(serializers.Serializer):
 
 
 class TeamMembersApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class MemberInputSerializer(serializers.Serializer):
         username = serializers.CharField()
         role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
 
@@ -143,10 +143,10 @@ class TeamMembersApi(APIView):
         membership = selectors.team_resolve(user=request.user, slug=slug)
         return Response(MemberSerializer(selectors.team_member_list(team=membership.team), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: MemberSerializer}, operation_id="teams_members_set")
+    @extend_schema(request=MemberInputSerializer, responses={201: MemberSerializer}, operation_id="teams_members_set")
     def post(self, request: Request, slug: str) -> Response:
         membership = selectors.team_resolve(user=request.user, slug=slug, min_role=Role.OWNER)
-        data = self.InputSerializer(data=request.data)
+        data = self.MemberInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = get_user_model().objects.filter(username=data.validated_data["username"]).first()
         if user is None:

@@ -32,7 +32,7 @@ class TokenizerSerializer(serializers.Serializer):
 class TokenizerListCreateApi(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class TokenizerInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120)
         file = serializers.FileField(required=False, help_text="tokenizer.json, SentencePiece .model or .tiktoken")
         hf_id = serializers.CharField(required=False, allow_blank=True, help_text="Hugging Face id or local folder")
@@ -42,10 +42,10 @@ class TokenizerListCreateApi(APIView):
         membership = team_for_request(request)
         return Response(TokenizerSerializer(services.tokenizer_list_for_team(team=membership.team), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: TokenizerSerializer}, operation_id="tokenizers_create")
+    @extend_schema(request=TokenizerInputSerializer, responses={201: TokenizerSerializer}, operation_id="tokenizers_create")
     def post(self, request: Request) -> Response:
         membership = team_for_request(request, min_role=Role.MEMBER)
-        data = self.InputSerializer(data=request.data)
+        data = self.TokenizerInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         row = services.custom_tokenizer_create(
             team=membership.team,

