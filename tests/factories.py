@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from apps.accounts.models import Role, Team
@@ -12,19 +12,19 @@ from apps.accounts.services import api_token_create, membership_set, team_create
 PASSWORD = "correct-horse-battery-staple"
 
 
-def make_user(username: str) -> AbstractBaseUser:
+def make_user(username: str) -> User:
     return get_user_model().objects.create_user(username=username, password=PASSWORD)
 
 
-def make_team(name: str, owner: AbstractBaseUser) -> Team:
+def make_team(name: str, owner: User) -> Team:
     return team_create(name=name, owner=owner)
 
 
-def add_member(team: Team, user: AbstractBaseUser, role: Role = Role.MEMBER) -> None:
+def add_member(team: Team, user: User, role: Role = Role.MEMBER) -> None:
     membership_set(team=team, user=user, role=role)
 
 
-def token_client(user: AbstractBaseUser, team: Team | None = None) -> APIClient:
+def token_client(user: User, team: Team | None = None) -> APIClient:
     """An API client authenticated the way scripts are: with a personal API token."""
     _, key = api_token_create(user=user, name="tests")
     client = APIClient()

@@ -68,12 +68,12 @@ def main() -> int:
 
     logs = VAR_DIR / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    children: list[subprocess.Popen[bytes]] = []
+    children: dict[str, subprocess.Popen[bytes]] = {}
 
     def spawn(name: str, args: list[str]) -> None:
         print(f"[tokenscope] {name:7} logging to {logs / (name + '.log')}", flush=True)
         log = (logs / f"{name}.log").open("ab")
-        children.append(subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path.cwd()))
+        children[name] = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path.cwd())
 
     stopping = False
 
@@ -92,17 +92,17 @@ def main() -> int:
             return 1
         print(f"\n[tokenscope] ready: open {url}  (API docs: {url}api/docs/)  — Ctrl-C stops everything\n", flush=True)
         while not stopping:
-            for child in children:
+            for name, child in children.items():
                 if child.poll() is not None:
-                    print(f"[tokenscope] a process exited ({child.args[2]}); stopping. See var/logs/.", flush=True)
+                    print(f"[tokenscope] the {name} process exited; stopping. See var/logs/{name}.log.", flush=True)
                     return 1
             time.sleep(0.5)
         return 0
     finally:
-        for child in children:
+        for child in children.values():
             if child.poll() is None:
                 child.terminate()
-        for child in children:
+        for child in children.values():
             try:
                 child.wait(timeout=15)
             except subprocess.TimeoutExpired:

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
 from apps.accounts.models import Role
+from apps.accounts.request_team import request_user
 from apps.core.errors import ApplicationError, NotFound
 
 
@@ -36,7 +37,7 @@ class MeSerializer(serializers.Serializer):
 
 
 def me_payload(request: Request) -> dict:
-    memberships = list(selectors.membership_list_for_user(user=request.user))
+    memberships = list(selectors.membership_list_for_user(user=request_user(request)))
     wanted = request.headers.get("X-Team") or request.query_params.get("team")
     current = next((m.team.slug for m in memberships if m.team.slug == wanted), None)
     if current is None and memberships:
@@ -94,7 +95,7 @@ class ApiTokenListCreateApi(APIView):
 
     @extend_schema(responses=ApiTokenSerializer(many=True), operation_id="auth_tokens_list")
     def get(self, request: Request) -> Response:
-        return Response(ApiTokenSerializer(selectors.api_token_list(user=request.user), many=True).data)
+        return Response(ApiTokenSerializer(selectors.api_token_list(user=request_user(request)), many=True).data)
 
     @extend_schema(
         request=ApiTokenInputSerializer, responses={201: ApiTokenCreatedSerializer}, operation_id="auth_tokens_create"
@@ -102,7 +103,7 @@ class ApiTokenListCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.ApiTokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token, key = services.api_token_create(user=request.user, name=data.validated_data["name"])
+        token, key = services.api_token_create(user=request_user(request), name=data.validated_data["name"])
         payload = dict(ApiTokenSerializer(token).data, key=key)
         return Response(payload, status=status.HTTP_201_CREATED)
 
@@ -110,7 +111,7 @@ class ApiTokenListCreateApi(APIView):
 class ApiTokenRevokeApi(APIView):
     @extend_schema(responses={204: None}, operation_id="auth_tokens_revoke")
     def delete(self, request: Request, token_id: int) -> Response:
-        services.api_token_revoke(user=request.user, token_id=token_id)
+        services.api_token_revoke(user=request_user(request), token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -122,8 +123,8 @@ class TeamCreateApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.TeamInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        team = services.team_create(name=data.validated_data["name"], owner=request.user)
-        membership = selectors.team_resolve(user=request.user, slug=team.slug)
+        team = services.team_create(name=data.validated_data["name"], owner=request_user(request))
+        membership = selectors.team_resolve(user=request_user(request), slug=team.slug)
         return Response(TeamMembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -140,12 +141,12 @@ class TeamMembersApi(APIView):
 
     @extend_schema(responses=MemberSerializer(many=True), operation_id="teams_members_list")
     def get(self, request: Request, slug: str) -> Response:
-        membership = selectors.team_resolve(user=request.user, slug=slug)
+        membership = selectors.team_resolve(user=request_user(request), slug=slug)
         return Response(MemberSerializer(selectors.team_member_list(team=membership.team), many=True).data)
 
     @extend_schema(request=MemberInputSerializer, responses={201: MemberSerializer}, operation_id="teams_members_set")
     def post(self, request: Request, slug: str) -> Response:
-        membership = selectors.team_resolve(user=request.user, slug=slug, min_role=Role.OWNER)
+        membership = selectors.team_resolve(user=request_user(request), slug=slug, min_role=Role.OWNER)
         data = self.MemberInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = get_user_model().objects.filter(username=data.validated_data["username"]).first()

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from apps.accounts.models import ROLE_RANK, ApiToken, Membership, Role, Team
 from apps.core.errors import NotFound, PermissionDenied
 
 
-def membership_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
+def membership_list_for_user(*, user: User) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("team").order_by("team__slug")
 
 
-def membership_get(*, user: AbstractBaseUser | AnonymousUser, team_id: int) -> Membership | None:
+def membership_get(*, user: User | AnonymousUser, team_id: int) -> Membership | None:
     if not user.is_authenticated:
         return None
     return Membership.objects.filter(user=user, team_id=team_id).first()
@@ -23,7 +23,7 @@ def team_member_list(*, team: Team) -> QuerySet[Membership]:
     return Membership.objects.filter(team=team).select_related("user").order_by("user__username")
 
 
-def api_token_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+def api_token_list(*, user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("-created_at")
 
 
@@ -31,7 +31,7 @@ def role_at_least(role: str, minimum: Role) -> bool:
     return ROLE_RANK[Role(role)] >= ROLE_RANK[minimum]
 
 
-def team_resolve(*, user: AbstractBaseUser, slug: str | None, min_role: Role = Role.VIEWER) -> Membership:
+def team_resolve(*, user: User, slug: str | None, min_role: Role = Role.VIEWER) -> Membership:
     """The membership the request acts through: the named team, or the user's first team.
 
     A team the user does not belong to is reported as not found, so team names do not leak.

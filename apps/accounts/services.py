@@ -6,7 +6,7 @@ import hashlib
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -22,7 +22,7 @@ def hash_token_key(key: str) -> str:
 
 
 @transaction.atomic
-def team_create(*, name: str, owner: AbstractBaseUser, slug: str | None = None) -> Team:
+def team_create(*, name: str, owner: User, slug: str | None = None) -> Team:
     slug = slug or slugify(name)[:64]
     if not slug:
         raise ApplicationError("A team needs a name with at least one letter or digit.")
@@ -33,14 +33,14 @@ def team_create(*, name: str, owner: AbstractBaseUser, slug: str | None = None) 
     return team
 
 
-def membership_set(*, team: Team, user: AbstractBaseUser, role: str) -> Membership:
+def membership_set(*, team: Team, user: User, role: str) -> Membership:
     if role not in Role.values:
         raise ApplicationError(f"Unknown role '{role}'; use one of {', '.join(Role.values)}.")
     membership, _ = Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
     return membership
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token and return it with its key, which is never stored and cannot be shown again."""
     name = name.strip()
     if not name:
@@ -50,13 +50,13 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
     return token, key
 
 
-def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> None:
+def api_token_revoke(*, user: User, token_id: int) -> None:
     deleted, _ = ApiToken.objects.filter(user=user, id=token_id).delete()
     if not deleted:
         raise NotFound("No such API token.")
 
 
-def api_token_authenticate(*, key: str) -> AbstractBaseUser | None:
+def api_token_authenticate(*, key: str) -> User | None:
     token = ApiToken.objects.select_related("user").filter(key_hash=hash_token_key(key)).first()
     if token is None or not token.user.is_active:
         return None
@@ -65,7 +65,7 @@ def api_token_authenticate(*, key: str) -> AbstractBaseUser | None:
 
 
 @transaction.atomic
-def local_user_bootstrap(*, username: str, team_slug: str) -> AbstractBaseUser:
+def local_user_bootstrap(*, username: str, team_slug: str) -> User:
     """The embedded default's user and team, created on first use so a newcomer lands in the app."""
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(username=username)

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Role
-from apps.accounts.request_team import team_for_request
+from apps.accounts.request_team import request_user, team_for_request
 from apps.catalog import services
 
 
@@ -22,7 +22,7 @@ class TokenizerSerializer(serializers.Serializer):
     library = serializers.CharField()
     vocab_size = serializers.IntegerField()
     special_tokens = serializers.ListField(child=serializers.CharField())
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field called 'source', not Field.source
     licence = serializers.CharField()
     description = serializers.CharField()
     available = serializers.BooleanField()
@@ -42,14 +42,16 @@ class TokenizerListCreateApi(APIView):
         membership = team_for_request(request)
         return Response(TokenizerSerializer(services.tokenizer_list_for_team(team=membership.team), many=True).data)
 
-    @extend_schema(request=TokenizerInputSerializer, responses={201: TokenizerSerializer}, operation_id="tokenizers_create")
+    @extend_schema(
+        request=TokenizerInputSerializer, responses={201: TokenizerSerializer}, operation_id="tokenizers_create"
+    )
     def post(self, request: Request) -> Response:
         membership = team_for_request(request, min_role=Role.MEMBER)
         data = self.TokenizerInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         row = services.custom_tokenizer_create(
             team=membership.team,
-            user=request.user,
+            user=request_user(request),
             name=data.validated_data["name"],
             file=data.validated_data.get("file"),
             reference=data.validated_data.get("hf_id", ""),

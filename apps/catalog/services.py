@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -63,7 +63,8 @@ def tokenizer_inputs_for_team(*, team: Team, tokenizer_ids: list[str]) -> dict[s
     builtin_ids = {spec.id: spec for spec in engine_catalog.builtin_specs()}
     for tokenizer_id in tokenizer_ids:
         if tokenizer_id.startswith(CUSTOM_PREFIX):
-            row = CustomTokenizer.objects.filter(team=team, id=_uuid_or_none(tokenizer_id)).first()
+            row_id = _uuid_or_none(tokenizer_id)
+            row = CustomTokenizer.objects.filter(team=team, id=row_id).first() if row_id else None
             if row is None:
                 raise ApplicationError(f"Unknown tokenizer '{tokenizer_id}' in this team.")
             custom[tokenizer_id] = {
@@ -94,7 +95,7 @@ def _uuid_or_none(tokenizer_id: str) -> str | None:
 
 @transaction.atomic
 def custom_tokenizer_create(
-    *, team: Team, user: AbstractBaseUser, name: str, file: UploadedFile | None = None, reference: str = ""
+    *, team: Team, user: User, name: str, file: UploadedFile | None = None, reference: str = ""
 ) -> CustomTokenizer:
     """Validate by really loading the tokenizer; a file that does not load is refused with the loader's reason."""
     name = name.strip()

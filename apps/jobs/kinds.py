@@ -44,7 +44,7 @@ class JobKind:
 
 def _load(dotted: str) -> Callable[..., Any]:
     module, _, attr = dotted.partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), attr)
 
 
 JOB_KINDS: dict[str, JobKind] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from apps.accounts.models import Role, Team
@@ -13,9 +13,11 @@ from apps.core.errors import NotFound, PermissionDenied
 from apps.jobs.models import Job
 
 
-def job_get_for_user(*, user: AbstractBaseUser | AnonymousUser, job_id: Any, min_role: Role = Role.VIEWER) -> Job:
+def job_get_for_user(*, user: User | AnonymousUser, job_id: Any, min_role: Role = Role.VIEWER) -> Job:
     """The job if the user is in its team; otherwise 404 (another team's job ids are not confirmed to exist)."""
-    job = Job.objects.select_related("team", "owner").filter(pk=job_id).first() if user.is_authenticated else None
+    if not isinstance(user, User):
+        raise NotFound("No such job in your teams.")
+    job = Job.objects.select_related("team", "owner").filter(pk=job_id).first()
     membership = job.team.memberships.filter(user=user).first() if job is not None else None
     if job is None or membership is None:
         raise NotFound("No such job in your teams.")

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from apps.uploads.models import Upload
 def job_create(
     *,
     team: Team,
-    owner: AbstractBaseUser,
+    owner: User,
     kind: str,
     params: dict[str, Any],
     title: str = "",

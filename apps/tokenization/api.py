@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Role
-from apps.accounts.request_team import team_for_request
+from apps.accounts.request_team import request_user, team_for_request
 from apps.core.errors import ApplicationError
 from apps.jobs.serializers import JobSerializer
 from apps.tokenization.services import tokenize_submit
@@ -70,7 +70,7 @@ class TokenizeApi(APIView):
             text = data.validated_data["text"]
         outcome = tokenize_submit(
             membership=membership,
-            user=request.user,
+            user=request_user(request),
             text=text,
             tokenizers=data.validated_data["tokenizers"],
             baseline=data.validated_data.get("baseline") or None,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from apps.accounts.models import Membership
@@ -61,7 +61,7 @@ def tokenize_validate(*, text: str, tokenizers: list[str], baseline: str | None)
 def tokenize_submit(
     *,
     membership: Membership,
-    user: AbstractBaseUser,
+    user: User,
     text: str,
     tokenizers: list[str],
     baseline: str | None = None,

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import hashlib
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 
 from apps.accounts.models import Team
 from apps.uploads.models import Upload
 
 
-def upload_create_text(
-    *, team: Team, owner: AbstractBaseUser, text: str, filename: str = "", encoding: str = "utf-8"
-) -> Upload:
+def upload_create_text(*, team: Team, owner: User, text: str, filename: str = "", encoding: str = "utf-8") -> Upload:
     """Store text as UTF-8; identical content in the same team is stored once."""
     data = text.encode("utf-8")
     digest = hashlib.sha256(data).hexdigest()
     existing = Upload.objects.filter(team=team, sha256=digest, kind="text").first()
-    if existing is not None and existing.file.storage.exists(existing.file.name):
+    if existing is not None and existing.file.name and existing.file.storage.exists(existing.file.name):
         return existing
     upload = Upload(
         team=team,

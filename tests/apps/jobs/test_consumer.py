@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -14,7 +16,7 @@ from tests.factories import make_team, make_user
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("embedded_redis")]
 
 
-def app():  # type: ignore[no-untyped-def]
+def app() -> Any:
     from webapp.asgi import application
 
     return application

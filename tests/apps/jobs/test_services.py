@@ -79,7 +79,7 @@ def test_reaper_fails_running_jobs_without_heartbeat(job: Job) -> None:
     assert job.status == JobStatus.FAILED and "no heartbeat for 60 s" in job.error
 
 
-def test_reporter_throttles_database_writes(job: Job, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_reporter_throttles_database_writes(job: Job, django_assert_max_num_queries) -> None:
     services.job_mark_running(job_id=str(job.id), worker="w1")
     report = Reporter(job.id, min_interval_s=3600)
     with django_assert_max_num_queries(1):

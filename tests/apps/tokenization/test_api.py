@@ -10,7 +10,7 @@ import tiktoken
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from apps.accounts.models import Role
+from apps.accounts.models import Role, Team
 from apps.jobs.models import Job
 from tests.factories import add_member, make_team, make_user, token_client
 from workers.text_tokenizers.catalog import load_tokenizer
@@ -21,7 +21,7 @@ HARD_TEXT = "Hello  world!\n\tTabs, 1234567 digits, naïve café, 東京, مرح
 
 
 @pytest.fixture
-def alice() -> tuple[APIClient, object]:
+def alice() -> tuple[APIClient, Team]:
     user = make_user("alice")
     team = make_team("Alice lab", user)
     return token_client(user, team), team
@@ -33,7 +33,7 @@ def tokenize(client: APIClient, **body: object) -> dict:
     return dict(response.json())
 
 
-def test_sync_result_matches_the_library_and_is_saved(alice: tuple[APIClient, object]) -> None:
+def test_sync_result_matches_the_library_and_is_saved(alice: tuple[APIClient, Team]) -> None:
     client, _ = alice
     job = tokenize(client, text=HARD_TEXT, tokenizers=["tiktoken:cl100k_base", "tokenizers:llama-3"])
     assert job["status"] == "succeeded" and job["kind"] == "tokenize"
@@ -49,7 +49,7 @@ def test_sync_result_matches_the_library_and_is_saved(alice: tuple[APIClient, ob
     assert client.get(f"/api/v1/jobs/{job['id']}/").json()["result"] == job["result"]
 
 
-def test_permalink_is_for_the_team_only(alice: tuple[APIClient, object]) -> None:
+def test_permalink_is_for_the_team_only(alice: tuple[APIClient, Team]) -> None:
     client, team = alice
     job = tokenize(client, text="shared result", tokenizers=["tiktoken:o200k_base"])
     teammate = make_user("bob")
@@ -67,7 +67,7 @@ def test_permalink_is_for_the_team_only(alice: tuple[APIClient, object]) -> None
     assert as_outsider.get("/api/v1/jobs/").json()["count"] == 0
 
 
-def test_viewers_read_but_cannot_create(alice: tuple[APIClient, object]) -> None:
+def test_viewers_read_but_cannot_create(alice: tuple[APIClient, Team]) -> None:
     _, team = alice
     viewer = make_user("victor")
     add_member(team, viewer, Role.VIEWER)
@@ -78,7 +78,7 @@ def test_viewers_read_but_cannot_create(alice: tuple[APIClient, object]) -> None
     assert "viewer" in response.json()["message"]
 
 
-def test_history_lists_the_teams_results_newest_first(alice: tuple[APIClient, object]) -> None:
+def test_history_lists_the_teams_results_newest_first(alice: tuple[APIClient, Team]) -> None:
     client, _ = alice
     first = tokenize(client, text="first", tokenizers=["builtin:chars"])
     second = tokenize(client, text="second", tokenizers=["builtin:chars"])
@@ -88,7 +88,7 @@ def test_history_lists_the_teams_results_newest_first(alice: tuple[APIClient, ob
     assert page["results"][0]["title"] == "second"
 
 
-def test_exports(alice: tuple[APIClient, object]) -> None:
+def test_exports(alice: tuple[APIClient, Team]) -> None:
     client, _ = alice
     job = tokenize(client, text='a,b "quoted"\nnext', tokenizers=["tiktoken:gpt2"])
     exported = client.get(f"/api/v1/jobs/{job['id']}/export/?format=json")
@@ -103,7 +103,7 @@ def test_exports(alice: tuple[APIClient, object]) -> None:
     assert client.get(f"/api/v1/jobs/{job['id']}/export/?format=xml").status_code == 400
 
 
-def test_upload_a_text_file(alice: tuple[APIClient, object]) -> None:
+def test_upload_a_text_file(alice: tuple[APIClient, Team]) -> None:
     client, _ = alice
     data = "Привет, мир! Это тест.".encode("cp1251") * 20
     upload = io.BytesIO(data)
@@ -117,7 +117,7 @@ def test_upload_a_text_file(alice: tuple[APIClient, object]) -> None:
 
 
 @override_settings(TOKENIZE_SYNC_MAX_BYTES=100)
-def test_large_text_becomes_a_queued_job(alice: tuple[APIClient, object], django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_large_text_becomes_a_queued_job(alice: tuple[APIClient, Team], django_capture_on_commit_callbacks) -> None:
     client, _ = alice
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post("/api/v1/tokenize/", {"text": "x" * 500, "tokenizers": ["builtin:bytes"]}, format="json")
@@ -142,14 +142,14 @@ def test_large_text_becomes_a_queued_job(alice: tuple[APIClient, object], django
         ({"text": 12, "tokenizers": "builtin:bytes"}, 400, "tokenizers"),
     ],
 )
-def test_bad_input_gets_a_clear_4xx(alice: tuple[APIClient, object], body: dict, status: int, fragment: str) -> None:
+def test_bad_input_gets_a_clear_4xx(alice: tuple[APIClient, Team], body: dict, status: int, fragment: str) -> None:
     client, _ = alice
     response = client.post("/api/v1/tokenize/", body, format="json")
     assert response.status_code == status, response.json()
     assert fragment in response.json()["message"] or fragment in json.dumps(response.json()["extra"])
 
 
-def test_unpaired_surrogate_is_a_400(alice: tuple[APIClient, object]) -> None:
+def test_unpaired_surrogate_is_a_400(alice: tuple[APIClient, Team]) -> None:
     client, _ = alice
     body = '{"text": "bad \\ud800 surrogate", "tokenizers": ["builtin:bytes"]}'
     response = client.post("/api/v1/tokenize/", data=body, content_type="application/json")
@@ -157,7 +157,7 @@ def test_unpaired_surrogate_is_a_400(alice: tuple[APIClient, object]) -> None:
     assert "Surrogate characters are not allowed: U+D800" in response.json()["message"]
 
 
-def test_malformed_json_body_is_a_400(alice: tuple[APIClient, object]) -> None:
+def test_malformed_json_body_is_a_400(alice: tuple[APIClient, Team]) -> None:
     client, _ = alice
     response = client.post("/api/v1/tokenize/", data="{not json", content_type="application/json")
     assert response.status_code == 400
@@ -165,14 +165,14 @@ def test_malformed_json_body_is_a_400(alice: tuple[APIClient, object]) -> None:
 
 
 @override_settings(TOKENIZE_MAX_BYTES=1000)
-def test_over_the_size_limit_is_a_413(alice: tuple[APIClient, object]) -> None:
+def test_over_the_size_limit_is_a_413(alice: tuple[APIClient, Team]) -> None:
     client, _ = alice
     response = client.post("/api/v1/tokenize/", {"text": "x" * 1001, "tokenizers": ["builtin:bytes"]}, format="json")
     assert response.status_code == 413
     assert "limit is" in response.json()["message"]
 
 
-def test_binary_upload_is_refused(alice: tuple[APIClient, object]) -> None:
+def test_binary_upload_is_refused(alice: tuple[APIClient, Team]) -> None:
     client, _ = alice
     upload = io.BytesIO(b"\x7fELF\x02\x01\x01\x00" + bytes(200))
     upload.name = "program.bin"
