@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("apps.catalog.urls")),
     path("", include("apps.jobs.urls")),
     path("", include("apps.tokenization.urls")),
+    path("", include("apps.speculative.urls")),
 ]
 
 urlpatterns = [

@@ -58,3 +58,26 @@ class TokenizerListCreateApi(APIView):
         )
         entry = services.tokenizer_describe(team=membership.team, tokenizer_id=row.catalog_id)
         return Response(TokenizerSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+class ModelSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    family = serializers.CharField()
+    kind = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field called 'source', not Field.source
+    licence = serializers.CharField()
+    params = serializers.IntegerField(allow_null=True)
+    context_length = serializers.IntegerField(allow_null=True)
+    vocab_size = serializers.IntegerField(allow_null=True)
+    tokenizer_id = serializers.CharField(allow_null=True)
+    chat = serializers.BooleanField()
+    available = serializers.BooleanField()
+
+
+class ModelListApi(APIView):
+    @extend_schema(responses=ModelSerializer(many=True), operation_id="models_list")
+    def get(self, request: Request) -> Response:
+        from workers.models.catalog import list_models
+
+        return Response(ModelSerializer(list_models(), many=True).data)

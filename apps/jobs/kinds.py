@@ -58,6 +58,7 @@ JOB_KINDS: dict[str, JobKind] = {
             "apps.tokenization.jobs:build_inputs",
             csv_exporter="workers.pipelines.tokenize:to_csv",
         ),
+        JobKind("speculative", "gpu", 900, "workers.pipelines.speculative:run", "apps.speculative.jobs:build_inputs"),
     ]
 }
 

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.jobs",
     "apps.tokenization",
+    "apps.speculative",
 ]
 
 MIDDLEWARE = [

@@ -20,7 +20,7 @@ from workers.models.catalog import (
 def test_bundled_models_are_described_completely() -> None:
     specs = bundled_models()
     assert [spec.id for spec in specs] == ["smollm2-135m-instruct", "gemma-3-270m"]
-    assert {spec.tokenizer_id for spec in specs} == {"hf-store:smollm2", "hf-store:gemma3"}
+    assert {spec.tokenizer_id for spec in specs} == {"tokenizers:smollm2", "tokenizers:gemma-3"}
     for spec in specs:
         assert spec.kind == "bundled" and spec.params and spec.context_length and spec.vocab_size
         assert spec.licence and spec.source and spec.sanity is not None

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from apps.speculative import api
+
+urlpatterns = [
+    path("speculative/", api.SpeculativeRunApi.as_view(), name="speculative"),
+]

@@ -1,0 +1,65 @@
+"""Speculative runs are validated in the request: bad parameters get a clear 4xx before any model loads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.jobs.models import Job
+from tests.factories import make_team, make_user, token_client
+
+pytestmark = pytest.mark.django_db
+
+GOOD = {
+    "target": "smollm2-135m-instruct",
+    "drafter": {"kind": "prompt_lookup"},
+    "prompt": "Repeat after me: the quick brown fox jumps over the lazy dog.",
+    "max_new_tokens": 32,
+}
+
+
+@pytest.fixture
+def client() -> APIClient:
+    user = make_user("researcher")
+    return token_client(user, make_team("Spec lab", user))
+
+
+def test_models_catalogue_lists_the_bundled_models(client: APIClient) -> None:
+    models = {m["id"]: m for m in client.get("/api/v1/models/").json()}
+    assert models["smollm2-135m-instruct"]["vocab_size"] == 49152
+    assert models["gemma-3-270m"]["tokenizer_id"] == "tokenizers:gemma-3"
+
+
+def test_a_valid_run_is_queued_on_the_gpu_queue(client: APIClient, django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post("/api/v1/speculative/", GOOD, format="json")
+    assert response.status_code == 202, response.json()
+    job = Job.objects.get(pk=response.json()["id"])
+    assert (job.kind, job.queue, job.status) == ("speculative", "gpu", "queued")
+    assert job.params["prompt_tokens"] > 5
+    assert len(callbacks) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"target": "no-such-model"}, "unknown model 'no-such-model'"),
+        ({"target": "/nowhere/model"}, "no model folder"),
+        ({"drafter": {"kind": "draft_model", "model": "gemma-3-270m"}}, "different vocabulary"),
+        ({"drafter": {"kind": "telepathy"}}, "Unknown drafter 'telepathy'"),
+        ({"gamma": 0}, "Draft length"),
+        ({"gamma": 10_000}, "Draft length"),
+        ({"temperature": -0.5}, "Temperature must be ≥ 0"),
+        ({"top_p": 0}, "top_p"),
+        ({"max_new_tokens": 100_000}, "max_new_tokens"),
+        ({"prompt": "   "}, "prompt"),
+        ({"prompt": "word " * 9000}, "exceeds SmolLM2-135M-Instruct's context of 8192 tokens"),
+    ],
+)
+def test_bad_parameters_get_a_clear_4xx(client: APIClient, changes: dict[str, Any], fragment: str) -> None:
+    response = client.post("/api/v1/speculative/", {**GOOD, **changes}, format="json")
+    assert response.status_code == 400, response.json()
+    assert fragment in response.json()["message"]
+    assert not Job.objects.exists()
