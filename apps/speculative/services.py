@@ -56,12 +56,12 @@ def speculative_validate(inputs: dict[str, Any]) -> dict[str, Any]:
                 "'cross_tokenizer' drafter for this pair, or a draft model with the target's tokenizer."
             )
     prompt_tokens = _prompt_tokens(target, params.prompt)
-    if prompt_tokens is not None and target.context_length:
-        if prompt_tokens + params.max_new_tokens > target.context_length:
-            raise ApplicationError(
-                f"The prompt is {prompt_tokens} tokens; with {params.max_new_tokens} new tokens it exceeds "
-                f"{target.name}'s context of {target.context_length} tokens. Shorten the prompt."
-            )
+    limit = target.context_length
+    if prompt_tokens is not None and limit and prompt_tokens + params.max_new_tokens > limit:
+        raise ApplicationError(
+            f"The prompt is {prompt_tokens} tokens; with {params.max_new_tokens} new tokens it exceeds "
+            f"{target.name}'s context of {limit} tokens. Shorten the prompt."
+        )
     return {**inputs, "target": params.target, "prompt_tokens": prompt_tokens}
 
 
