@@ -53,10 +53,18 @@ def tiny_gemma3(seed: int = 0, sliding_window: int = 6) -> Gemma3ForCausalLM:
 def truncated(model: LlamaForCausalLM, layers: int) -> LlamaForCausalLM:
     """An early-exit view: the same weights, only the first ``layers`` decoder layers (test stand-in for
     ``workers.models.early_exit``)."""
-    view = copy.copy(model)
+
+    def shallow(module: nn.Module) -> Any:
+        # copy.copy alone would share the ``_modules`` table, so assigning a submodule would edit the original
+        clone = copy.copy(module)
+        for table in ("_modules", "_parameters", "_buffers"):
+            object.__setattr__(clone, table, dict(getattr(module, table)))
+        return clone
+
+    view = shallow(model)
     view.config = copy.deepcopy(model.config)
     view.config.num_hidden_layers = layers
-    inner = copy.copy(model.model)
+    inner = shallow(model.model)
     inner.config = view.config
     inner.layers = nn.ModuleList(list(model.model.layers)[:layers])
     view.model = inner

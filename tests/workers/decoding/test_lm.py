@@ -23,16 +23,17 @@ def test_rollback_then_continue_matches_fresh_prefill(make) -> None:
     prompt = list(range(3, 15))  # longer than the sliding window (6)
     lm.prefill(prompt[:-1])
     history = list(prompt[:-1])
+    pending = prompt[-1]  # as in the engine: the cache holds everything but the newest token
     for step, (draft, keep) in enumerate([([20, 21, 22, 23], 2), ([30, 31, 32], 0), ([40, 41, 42, 43, 44], 5)]):
-        feed = [prompt[-1] if step == 0 else history_tail, *draft]
+        feed = [pending, *draft]
         lm.forward(feed)
         removed = lm.crop(len(history) + 1 + keep)
         assert removed == len(draft) - keep
         history = history + feed[: 1 + keep]
-        history_tail = 50 + step
+        pending = 50 + step
         assert lm.tokens == history
         # Continue after the rollback; the logits must match a from-scratch run over the same tokens.
-        check = [history_tail, 60, 61]
+        check = [pending, 60, 61]
         got = lm.forward(check)
         expected = fresh_logits(model, history + check)[-len(check) :]
         torch.testing.assert_close(got, expected, atol=ATOL, rtol=1e-4)

@@ -174,8 +174,9 @@ def bigram(seed: int, vocab: int) -> torch.Tensor:
 def test_sampling_tree_verification_is_lossless(rule: str) -> None:
     """A bigram target P and draft Q over 3 tokens; each trial drafts a (3, 2) tree after token 0 and verifies it.
     The first two emitted tokens (the second drawn from P when the step stopped after one) must follow
-    P[0, x] P[x, y]. 9 outcomes, N = 6000: E[TV] <= ½ sqrt(9/N) = 0.019 and McDiarmid gives P(TV > 0.045) < 1e-3."""
-    vocab, trials = 3, 6000
+    P[0, x] P[x, y]. 9 outcomes, N = 4000: E[TV] <= ½ sqrt(9/N) = 0.024 and McDiarmid gives
+    P(TV > 0.055) <= exp(-2N 0.031²) < 1e-3. (A verifier that de-duplicates i.i.d. drafts lands at TV ≈ 0.13.)"""
+    vocab, trials = 3, 4000
     target, draft = bigram(1, vocab), bigram(2, vocab)
     gen = torch.Generator().manual_seed(4)
     kind = {"rrs": "iid", "spectr": "iid", "rsd": "wor", "deterministic": "top"}[rule]
@@ -204,7 +205,7 @@ def test_sampling_tree_verification_is_lossless(rule: str) -> None:
         counts[emitted[0], emitted[1]] += 1
     expected = target[0][:, None] * target
     tv = 0.5 * float((counts / trials - expected).abs().sum())
-    assert tv < 0.045, tv
+    assert tv < 0.055, tv
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -243,9 +244,9 @@ def test_greedy_tree_decoding_matches_autoregressive(method: str, target, prompt
     ],
 )
 def test_sampling_tree_methods_are_lossless_end_to_end(method: str, rule: str) -> None:
-    """A context-free target makes every lossless method emit i.i.d. draws from p: frequencies over 1500 tokens
-    (5 outcomes) stay within TV 0.06 (E[TV] <= ½ sqrt(5/1500) = 0.029, P(TV > 0.06) < 6%... so the check is loose
-    but catches mismatched drafting/verification pairs, which shift the output by far more)."""
+    """A context-free target makes every lossless method emit i.i.d. draws from p, through the real drafters,
+    TreeVerifier and engine loop. 1500 tokens, 5 outcomes: E[TV] <= ½ sqrt(5/1500) = 0.029 and
+    P(TV > 0.07) <= exp(-2 · 1500 · 0.041²) < 1%: a loose check (the walk test above is the sharp one)."""
     probs = [0.4, 0.25, 0.15, 0.12, 0.08]
     target = FixedDistributionLM(probs)
     draft = FixedDistributionLM([0.1, 0.2, 0.3, 0.25, 0.15])
@@ -253,7 +254,7 @@ def test_sampling_tree_methods_are_lossless_end_to_end(method: str, rule: str) -
     out, trace = generate_tree(target, [0, 1], 1500, config, seed=5, draft_model=draft)
     assert len(out) == 1500 and trace.lossless
     freq = torch.bincount(torch.tensor(out), minlength=5).double() / len(out)
-    assert 0.5 * float((freq - torch.tensor(probs, dtype=torch.float64)).abs().sum()) < 0.06
+    assert 0.5 * float((freq - torch.tensor(probs, dtype=torch.float64)).abs().sum()) < 0.07
     step = next(s for s in trace.steps if s.draft)
     levels = step.extra["tree_verification"]["levels"]
     assert levels and all(len(level["accept_probs"]) >= 1 for level in levels)

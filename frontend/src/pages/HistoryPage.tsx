@@ -1,0 +1,150 @@
+import { api } from '../api/client';
+import type { Job, TokenizeResult } from '../api/types';
+import { EmptyState, ErrorBanner, PageHeader, Spinner, StatusBadge } from '../components/common';
+import { useApi } from '../hooks/useApi';
+import { formatDate, formatInt, formatRelative } from '../lib/format';
+import { Link, navigate, useLocation } from '../router';
+import { useSession } from '../session';
+
+export const JOB_KINDS: { value: string; label: string }[] = [
+  { value: '', label: 'All kinds' },
+  { value: 'tokenize', label: 'Tokenize' },
+];
+
+function ownerName(owner: Job['owner']): string {
+  if (!owner) return '—';
+  return typeof owner === 'string' ? owner : owner.username;
+}
+
+export function jobTokenizerIds(job: Job): string[] {
+  const ids = job.params?.tokenizers;
+  if (Array.isArray(ids)) return ids.map(String);
+  const r = job.result as TokenizeResult | null;
+  return r?.results?.map((x) => x.tokenizer.id) ?? [];
+}
+
+function jobTitle(job: Job): string {
+  if (job.title) return job.title;
+  const text = job.params?.text;
+  if (typeof text === 'string' && text) return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+  return `${job.kind} ${job.id.slice(0, 8)}`;
+}
+
+export function HistoryPage() {
+  const { team, tokenizers } = useSession();
+  const { search } = useLocation();
+  const kind = search.get('kind') ?? '';
+  const page = Math.max(1, Number(search.get('page') ?? '1') || 1);
+  const { data, error, loading, reload } = useApi(
+    (signal) => api.jobs({ kind: kind || undefined, page: page > 1 ? page : undefined }, signal),
+    [kind, page, team?.slug],
+  );
+  const names = new Map((tokenizers ?? []).map((t) => [t.id, t.name]));
+
+  const go = (next: { kind?: string; page?: number }) => {
+    const q = new URLSearchParams();
+    const k = next.kind ?? kind;
+    const p = next.page ?? page;
+    if (k) q.set('kind', k);
+    if (p > 1) q.set('page', String(p));
+    const qs = q.toString();
+    navigate(`/history${qs ? `?${qs}` : ''}`);
+  };
+
+  const pageSize = data && data.results.length && (data.next || page > 1) ? Math.max(data.results.length, 1) : null;
+  const firstIndex = data && data.results.length ? (pageSize && page > 1 ? (page - 1) * pageSize + 1 : 1) : 0;
+  const lastIndex = data ? firstIndex + data.results.length - 1 : 0;
+
+  return (
+    <div>
+      <PageHeader
+        title="History"
+        subtitle={team ? `Saved results of ${team.name}, newest first.` : 'Saved results, newest first.'}
+        actions={
+          <div className="filters">
+            <label className="field-inline">
+              <span>Kind</span>
+              <select className="select" value={kind} onChange={(e) => go({ kind: e.target.value, page: 1 })} data-testid="history-kind-filter">
+                {JOB_KINDS.map((k) => (
+                  <option key={k.value} value={k.value}>
+                    {k.label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+        }
+      />
+      {error && <ErrorBanner error={error} title="Could not load the history" onRetry={reload} />}
+      {loading && !data && <Spinner label="Loading history…" />}
+      {data && data.results.length === 0 && !error && (
+        <EmptyState title={kind ? `No ${kind} results yet` : 'No saved results yet'}>
+          <p>Every tokenization you run is saved here for your team.</p>
+          <p>
+            <Link to="/" className="btn btn-primary">
+              Tokenize something
+            </Link>
+          </p>
+        </EmptyState>
+      )}
+      {data && data.results.length > 0 && (
+        <div className={`card table-card${loading ? ' is-loading' : ''}`}>
+          <div className="table-scroll">
+            <table className="data-table" data-testid="history-table">
+              <thead>
+                <tr>
+                  <th>Title</th>
+                  <th>Tokenizers</th>
+                  <th>Status</th>
+                  <th>Created</th>
+                  <th>Owner</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.results.map((job) => (
+                  <tr key={job.id} data-testid="history-row" data-job-id={job.id}>
+                    <td className="cell-title">
+                      <Link to={`/results/${encodeURIComponent(job.id)}`} data-testid="history-link">
+                        {jobTitle(job)}
+                      </Link>
+                      <div className="muted small">{job.kind}</div>
+                    </td>
+                    <td>
+                      <div className="mini-chips">
+                        {jobTokenizerIds(job).map((id, i) => (
+                          <span key={id} className={`mini-chip chip-${i % 6}`} title={id}>
+                            {names.get(id) ?? id}
+                          </span>
+                        ))}
+                      </div>
+                    </td>
+                    <td>
+                      <StatusBadge status={job.status} />
+                      {job.status === 'running' && <span className="muted small"> {Math.round(job.progress * 100)}%</span>}
+                    </td>
+                    <td title={formatDate(job.created_at)}>{formatRelative(job.created_at)}</td>
+                    <td>{ownerName(job.owner)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <div className="pager">
+            <span className="muted small">
+              {formatInt(firstIndex)}–{formatInt(lastIndex)} of {formatInt(data.count)}
+            </span>
+            <div className="pager-buttons">
+              <button type="button" className="btn btn-small" disabled={!data.previous} onClick={() => go({ page: page - 1 })} data-testid="history-prev">
+                ← Newer
+              </button>
+              <span className="small">Page {page}</span>
+              <button type="button" className="btn btn-small" disabled={!data.next} onClick={() => go({ page: page + 1 })} data-testid="history-next">
+                Older →
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}

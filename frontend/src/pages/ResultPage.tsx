@@ -1,0 +1,90 @@
+import { useEffect, useState } from 'react';
+import { ApiError, api } from '../api/client';
+import type { Job, TokenizeResult } from '../api/types';
+import { EmptyState, ErrorBanner, Notice, PageHeader, Spinner, StatusBadge } from '../components/common';
+import { JobProgress } from '../components/JobProgress';
+import { ResultView } from '../components/ResultView';
+import { useApi } from '../hooks/useApi';
+import { formatDate } from '../lib/format';
+import { Link } from '../router';
+import { useSession } from '../session';
+
+function tokenizerNames(job: Job): string {
+  const r = job.result as TokenizeResult | null;
+  if (r?.results) return r.results.map((x) => x.tokenizer.name).join(' · ');
+  const ids = job.params?.tokenizers;
+  return Array.isArray(ids) ? ids.join(' · ') : '';
+}
+
+export function ResultPage({ id }: { id: string }) {
+  const { team, me } = useSession();
+  const { data, error, loading, reload } = useApi((signal) => api.job(id, signal), [id, team?.slug]);
+  const [job, setJob] = useState<Job | null>(null);
+  useEffect(() => setJob(data ?? null), [data]);
+
+  useEffect(() => {
+    document.title = job?.title ? `${job.title} · Tokenscope` : 'Result · Tokenscope';
+    return () => {
+      document.title = 'Tokenscope';
+    };
+  }, [job?.title]);
+
+  if (loading && !job) return <Spinner label="Loading the result…" />;
+
+  if (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      return (
+        <EmptyState title="Result not found" icon="?">
+          <p>There is no saved result with id <code>{id}</code> in {team ? <strong>{team.name}</strong> : 'this team'}.</p>
+          {me && me.teams.length > 1 && <p>If a colleague shared it, it may belong to another team: switch team in the header.</p>}
+          <p>
+            <Link to="/history" className="btn">
+              Go to History
+            </Link>
+          </p>
+        </EmptyState>
+      );
+    }
+    if (error instanceof ApiError && error.status === 403) {
+      return (
+        <EmptyState title="You don’t have access to this result" icon="🔒">
+          <p>{error.message}</p>
+          <p>Results are visible to the members of the team that ran them. Ask for an invitation, or switch team in the header.</p>
+        </EmptyState>
+      );
+    }
+    return <ErrorBanner error={error} title="Could not load the result" onRetry={reload} />;
+  }
+  if (!job) return null;
+
+  const result = job.kind === 'tokenize' ? (job.result as TokenizeResult | null) : null;
+  return (
+    <div className="result-page">
+      <PageHeader
+        title={job.title || 'Tokenization result'}
+        subtitle={
+          <>
+            <StatusBadge status={job.status} /> <span className="muted">{tokenizerNames(job)}</span>
+            <span className="muted"> · {formatDate(job.created_at)}</span>
+          </>
+        }
+        actions={
+          <Link to="/" className="btn">
+            New tokenization
+          </Link>
+        }
+      />
+      {(job.status === 'queued' || job.status === 'running') && (
+        <JobProgress job={job} onSucceeded={(j) => setJob(j)} onEnded={() => reload()} />
+      )}
+      {job.status === 'failed' && <ErrorBanner error={new Error(job.error || 'The job failed.')} title="This job failed" />}
+      {job.status === 'cancelled' && <Notice kind="warn">This job was cancelled before it finished.</Notice>}
+      {job.status === 'succeeded' && result && <ResultView job={job} result={result} />}
+      {job.status === 'succeeded' && job.kind !== 'tokenize' && (
+        <Notice>
+          Results of kind <code>{job.kind}</code> cannot be displayed here yet. Use the JSON export.
+        </Notice>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,169 @@
+"""The generation loop on tiny random models: greedy losslessness of every drafter, EOS / length handling, adaptive γ,
+seeded reproducibility, the trace's bookkeeping, and bad-parameter errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests.workers.decoding.conftest import perturbed, tiny_gemma3, tiny_llama, truncated
+from workers.decoding.drafters import EarlyExitDrafter, ModelDrafter, PromptLookupDrafter
+from workers.decoding.engine import MethodConfig, generate
+from workers.decoding.errors import DecodingInputError
+from workers.decoding.sampling import SamplingConfig
+from workers.decoding.trace import StepRecord
+
+N = 40
+
+
+def spec(**kwargs) -> MethodConfig:  # type: ignore[no-untyped-def]
+    return MethodConfig(method="speculative", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def baseline(target, prompt) -> list[int]:  # type: ignore[no-untyped-def]
+    output, trace = generate(target, None, prompt, N)
+    assert len(output) == N and trace.summary is not None and trace.summary.target_calls == N
+    return output
+
+
+def drafters(target):  # type: ignore[no-untyped-def]
+    return {
+        "draft_model": ModelDrafter(perturbed(target, 0.3)),
+        "identical_draft": ModelDrafter(target),
+        "prompt_lookup": PromptLookupDrafter(max_ngram_size=3, num_pred_tokens=6),
+        "early_exit": EarlyExitDrafter(truncated(target, 2), exit_layer=2),
+        "unrelated_draft": ModelDrafter(tiny_llama(seed=5)),
+    }
+
+
+@pytest.mark.parametrize("name", ["draft_model", "identical_draft", "prompt_lookup", "early_exit", "unrelated_draft"])
+@pytest.mark.parametrize("adaptive", [False, True], ids=["fixed", "adaptive"])
+def test_greedy_speculative_equals_greedy_autoregressive(target, prompt, baseline, name, adaptive) -> None:  # type: ignore[no-untyped-def]
+    drafter = drafters(target)[name]
+    output, trace = generate(target, drafter, prompt, N, spec(gamma=4, adaptive_gamma=adaptive))
+    assert output == baseline
+    assert trace.summary is not None and trace.summary.new_tokens == N
+    if name == "identical_draft":
+        assert trace.summary.alpha == 1.0
+        assert trace.summary.target_calls < N // 3
+
+
+def test_early_exit_from_the_models_package(target, prompt, baseline) -> None:  # type: ignore[no-untyped-def]
+    early_exit = pytest.importorskip("workers.models.early_exit")
+    model = early_exit.build_early_exit_drafter(target, 2)
+    output, _ = generate(target, EarlyExitDrafter(model), prompt, N, spec(gamma=3))
+    assert output == baseline
+
+
+def test_sliding_window_target_rolls_back_past_the_window() -> None:
+    """Gemma-3-style target (window 6) whose cache is cropped after almost every step, well past the window."""
+    target = tiny_gemma3(seed=0)
+    prompt = [5, 6, 7, 8, 9, 10, 11, 12, 5, 6, 7]
+    expected, _ = generate(target, None, prompt, 30)
+    draft = tiny_gemma3(seed=3)
+    for drafter in (ModelDrafter(draft), PromptLookupDrafter(2, 5)):
+        output, trace = generate(target, drafter, prompt, 30, spec(gamma=4))
+        assert output == expected
+    assert trace.summary is not None
+
+
+def test_stops_at_eos_and_at_max_new_tokens(target, prompt, baseline) -> None:  # type: ignore[no-untyped-def]
+    eos = baseline[12]
+    cut = baseline.index(eos) + 1
+    for drafter in (None, ModelDrafter(target), PromptLookupDrafter()):
+        method = "speculative" if drafter else "autoregressive"
+        output, trace = generate(target, drafter, prompt, N, MethodConfig(method=method, gamma=5, eos_token_ids=(eos,)))
+        assert output == baseline[:cut]
+        assert trace.summary is not None and trace.summary.stop_reason == "eos"
+    for limit in (1, 2, 7):
+        output, _ = generate(target, ModelDrafter(target), prompt, limit, spec(gamma=5))
+        assert output == baseline[:limit]
+
+
+def test_adaptive_gamma_follows_the_hf_heuristic(target, prompt) -> None:  # type: ignore[no-untyped-def]
+    _, trace = generate(target, ModelDrafter(perturbed(target, 0.3)), prompt, N, spec(gamma=3, adaptive_gamma=True))
+    steps = trace.steps
+    for before, after in zip(steps, steps[1:], strict=False):
+        if not before.draft:
+            continue
+        full = before.accepted_count == len(before.draft)
+        # (the draft is also capped by the tokens still allowed, hence min with the remaining budget below)
+        assert after.gamma == (min(before.gamma + 2, 64) if full else max(1, before.gamma - 1))
+
+
+def test_sampling_is_reproducible_with_a_seed(target, prompt) -> None:  # type: ignore[no-untyped-def]
+    config = spec(gamma=4, sampling=SamplingConfig(temperature=0.9, top_p=0.95, top_k=50))
+    draft = perturbed(target, 0.3)
+    first, trace1 = generate(target, ModelDrafter(draft), prompt, N, config, seed=123)
+    second, trace2 = generate(target, ModelDrafter(draft), prompt, N, config, seed=123)
+    assert first == second
+    assert [r.u for s in trace1.steps for r in s.draft] == [r.u for s in trace2.steps for r in s.draft]
+    other, _ = generate(target, ModelDrafter(draft), prompt, N, config, seed=124)
+    assert other != first  # 40 tokens at T=0.9 over 97 tokens: a collision is vanishingly unlikely
+    ar1, _ = generate(target, None, prompt, N, MethodConfig(sampling=config.sampling), seed=7)
+    ar2, _ = generate(target, None, prompt, N, MethodConfig(sampling=config.sampling), seed=7)
+    assert ar1 == ar2
+
+
+def test_trace_bookkeeping_and_streaming(target, prompt, baseline) -> None:  # type: ignore[no-untyped-def]
+    seen: list[StepRecord] = []
+    decode = lambda ids: "".join(f"<{i}>" for i in ids)  # noqa: E731
+    output, trace = generate(
+        target, ModelDrafter(perturbed(target, 0.3)), prompt, N, spec(gamma=4), on_step=seen.append, decode=decode
+    )
+    assert seen == trace.steps
+    summary = trace.summary
+    assert summary is not None
+    assert sum(len(s.emitted) for s in trace.steps) == len(output) == summary.new_tokens
+    assert summary.target_calls == len(trace.steps)
+    assert summary.drafted == sum(len(s.draft) for s in trace.steps)
+    assert summary.tokens_per_target_call == pytest.approx(N / len(trace.steps))
+    assert "".join(s.accepted_text or "" for s in trace.steps) == decode(output)
+    position = len(prompt)
+    for step in trace.steps:
+        assert step.prefix_len_before == position
+        position += len(step.emitted)
+        assert step.prefix_len_after == position
+        assert step.kv_rollback == len(step.draft) - step.accepted_count
+        assert step.emitted[: step.accepted_count] == [r.token for r in step.draft[: step.accepted_count]]
+        if step.first_rejection is not None:
+            assert step.draft[step.first_rejection].decision == "rejected"
+            assert step.next_source == "greedy"
+        elif step.draft:
+            assert step.next_source == "bonus"
+        for record in step.draft:
+            assert record.top_p is not None and record.top_p.strings is not None
+            assert 0.0 <= record.beta <= 1.0 + 1e-6
+    assert summary.cost_ratio is not None and summary.theoretical_speedup is not None
+    json.dumps(trace.to_dict())  # serialisable as-is
+
+
+def test_bad_parameters(target, prompt) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(DecodingInputError, match="Draft length"):
+        MethodConfig(method="speculative", gamma=0)
+    with pytest.raises(DecodingInputError, match="Draft length"):
+        MethodConfig(method="speculative", gamma=65)
+    with pytest.raises(DecodingInputError, match="needs a drafter"):
+        generate(target, None, prompt, 4, spec())
+    with pytest.raises(DecodingInputError, match="context limit"):
+        generate(target, None, prompt, 250)  # tiny models allow 256 positions
+    with pytest.raises(DecodingInputError, match="empty"):
+        generate(target, None, [], 4)
+
+
+def test_single_token_prompt(target) -> None:  # type: ignore[no-untyped-def]
+    expected, _ = generate(target, None, [7], 10)
+    output, _ = generate(target, ModelDrafter(target), [7], 10, spec(gamma=3))
+    assert output == expected
+
+
+def test_verify_path_matches_logits_of_a_fresh_forward(target, prompt) -> None:  # type: ignore[no-untyped-def]
+    """The p recorded in the trace is the target's real next-token probability for the drafted token."""
+    _, trace = generate(target, ModelDrafter(target), prompt, 6, spec(gamma=5))
+    step = trace.steps[0]
+    with torch.inference_mode():
+        logits = target(input_ids=torch.tensor([[*prompt, step.draft[0].token]])).logits[0, -2]
+    assert step.draft[0].p == pytest.approx(float(logits.softmax(-1)[step.draft[0].token]), abs=1e-5)

@@ -1,0 +1,78 @@
+"""The per-text arrays agree with Python's own definitions (str.split, str.splitlines, str.isspace)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from tests.workers.text_tokenizers.hard_texts import HARD_TEXTS
+from workers.text_tokenizers import TextIndex, TokenizerError
+
+ALL_SPACES = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+# Characters that share a lead byte with multi-byte spaces but are not spaces (©, ’, 、, ᚁ, \u2060).
+LOOKALIKES = "\u00a9\u2019\u3001\u1681\u2060\u200b\u00c2\u0085x"
+
+
+def words_as_chars(index: TextIndex) -> list[str]:
+    starts, ends = index.word_spans
+    return [index.data[s:e].decode("utf-8") for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+@pytest.mark.parametrize("name", list(HARD_TEXTS))
+def test_words_are_exactly_str_split(name: str) -> None:
+    text = HARD_TEXTS[name]
+    index = TextIndex(text)
+    assert words_as_chars(index) == text.split()
+    assert index.n_words == len(text.split())
+
+
+@pytest.mark.parametrize("name", list(HARD_TEXTS))
+def test_lines_are_exactly_str_splitlines(name: str) -> None:
+    text = HARD_TEXTS[name]
+    assert TextIndex(text).n_lines == len(text.splitlines())
+
+
+def test_every_unicode_space_and_its_lookalikes() -> None:
+    text = "a".join(ALL_SPACES) + "b" + LOOKALIKES + "\r\n\r\n" + "a\u2028b\u2029c\u0085d\x1c"
+    index = TextIndex(text)
+    assert words_as_chars(index) == text.split()
+    assert index.n_lines == len(text.splitlines())
+    per_char = [c.isspace() for c in text for _ in c.encode("utf-8")]
+    assert index.space_mask.tolist() == per_char
+
+
+def test_character_spans_of_byte_spans() -> None:
+    text = "aé🙂b"  # bytes: a | c3 a9 | f0 9f 99 82 | b
+    index = TextIndex(text)
+    starts = np.array([0, 1, 2, 3, 4, 6, 7, 8], dtype=np.int64)
+    ends = np.array([1, 2, 3, 4, 6, 7, 8, 8], dtype=np.int64)
+    char_starts, char_ends = index.char_spans(starts, ends)
+    assert char_starts.tolist() == [0, 1, 1, 2, 2, 2, 3, 4]
+    assert char_ends.tolist() == [1, 2, 2, 3, 3, 3, 4, 4]
+    assert index.byte_of_char.tolist() == [0, 1, 3, 7, 8]
+    assert index.is_continuation(np.arange(9)).tolist() == [False, False, True, False, True, True, True, False, False]
+
+
+def test_prefix_only_mapping_equals_full_mapping() -> None:
+    text = HARD_TEXTS["emoji"] * 50
+    index = TextIndex(text)
+    positions = np.arange(0, 100, dtype=np.int64)
+    prefix = index.chars_before(positions)  # small max: counts over a prefix only
+    full = index.char_starts_prefix[positions]
+    assert np.array_equal(prefix, full)
+
+
+def test_background_warm_up_gives_the_same_answers() -> None:
+    text = (HARD_TEXTS["whitespace"] + HARD_TEXTS["cjk"]) * 5000
+    warmed = TextIndex(text)
+    warmed.warm_in_background()
+    plain = TextIndex(text)
+    assert warmed.n_words == plain.n_words == len(text.split())
+    assert warmed.n_lines == plain.n_lines and warmed.sha256 == plain.sha256
+
+
+def test_unpaired_surrogates_are_refused_with_a_clear_message() -> None:
+    with pytest.raises(TokenizerError, match="unpaired UTF-16 surrogate"):
+        TextIndex("ok \ud800 bad")

@@ -1,0 +1,277 @@
+"""The decoding trace: what happened at every step, and the run's summary metrics (reference §6.2 and §6.4).
+
+Plain dataclasses so that a step can be streamed as soon as it finishes (``StepRecord.to_dict()``) and the whole run
+stored as JSON. Token strings are left empty by the engine unless the caller supplies a decode function.
+
+Summary formulas (Leviathan et al. 2023), with α the acceptance rate, γ the (mean) draft length and c the cost of
+drafting one token relative to one target call:
+  expected tokens per target call  τ = (1 − α^(γ+1)) / (1 − α)
+  expected wall-time speedup         (1 − α^(γ+1)) / ((1 − α)(γc + 1))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Decision = Literal["accepted", "rejected", "unverified"]
+NextSource = Literal["residual", "bonus", "greedy", "sample"]
+"""Where the token emitted by the target at the end of a step came from: ``residual`` = resampled from
+norm(max(0, p − q)) after a rejection; ``bonus`` = every draft accepted, drawn from the next target distribution;
+``greedy`` = argmax correction after a greedy rejection; ``sample`` = a plain autoregressive draw/argmax (no draft)."""
+
+
+@dataclass
+class TopK:
+    """The k most likely tokens of one distribution."""
+
+    ids: list[int]
+    probs: list[float]
+    strings: list[str] | None = None
+
+
+@dataclass
+class DraftTokenRecord:
+    """One drafted token (a chain element, or a tree node with its parent)."""
+
+    node: int
+    parent: int
+    """Index of the parent node; -1 = attached to the last committed token (the chain's start / the tree's root)."""
+    depth: int
+    token: int
+    q: float
+    """Draft probability of the token (1.0 for deterministic drafters such as prompt lookup)."""
+    p: float
+    """Target probability of the token (warped; untempered softmax in greedy mode)."""
+    accept_prob: float
+    """min(1, p/q) in sampling mode; 1 or 0 (argmax match) in greedy mode."""
+    u: float | None
+    """The uniform draw compared with accept_prob (None in greedy mode or when never tested)."""
+    decision: Decision
+    beta: float
+    """Σ min(p, q) at this position: the expected acceptance probability (1 − TV)."""
+    entropy_p: float
+    entropy_q: float
+    top_p: TopK | None = None
+    top_q: TopK | None = None
+    text: str | None = None
+
+    @property
+    def ratio(self) -> float:
+        return self.p / self.q if self.q > 0 else float("inf")
+
+
+@dataclass
+class StepRecord:
+    """One draft → verify → resolve cycle (an autoregressive step is a step with an empty draft)."""
+
+    index: int
+    method: str
+    draft_source: str
+    gamma: int
+    """Draft length requested for this step (the adaptive value when adaptive γ is on)."""
+    prefix_len_before: int
+    prefix_len_after: int
+    draft: list[DraftTokenRecord]
+    is_tree: bool
+    first_rejection: int | None
+    """Position in the chain (node index in a tree) of the first rejected draft token; None if none was rejected."""
+    accepted_count: int
+    next_token: int
+    next_source: NextSource
+    next_prob: float
+    """Probability of the emitted token under the distribution it was drawn from."""
+    next_u: float | None
+    emitted: list[int]
+    """Tokens appended to the output this step: accepted drafts, then the target's token."""
+    draft_ms: float
+    verify_ms: float
+    overhead_ms: float
+    target_forwards: int
+    draft_forwards: int
+    kv_rollback: int
+    """Target KV entries discarded after verification (rejected draft tokens)."""
+    draft_kv_rollback: int
+    lossless: bool
+    residual_top: TopK | None = None
+    next_text: str | None = None
+    accepted_text: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Drafter- or verifier-specific details (prompt-lookup match position, cross-tokenizer boundary, …)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Summary:
+    new_tokens: int
+    steps: int
+    target_calls: int
+    """Target forward calls during decoding (the prefill excluded)."""
+    draft_forwards: int
+    drafted: int
+    accepted: int
+    acceptance_rate: float | None
+    """Accepted draft tokens / drafted tokens (tokens after a rejection count as drafted, not accepted)."""
+    alpha: float | None
+    """Accepted / tested: the per-token acceptance probability α of the formulas (estimates mean β)."""
+    acceptance_by_position: list[float]
+    """α_i = accepted / tested at block position i (conditional on reaching i)."""
+    mean_beta: float | None
+    mean_beta_by_position: list[float]
+    mean_gamma: float
+    tokens_per_target_call: float
+    theoretical_tokens_per_call: float | None
+    prefill_ms: float
+    decode_ms: float
+    total_ms: float
+    tokens_per_s: float
+    """New tokens per second of wall time, prefill included."""
+    draft_ms: float
+    verify_ms: float
+    overhead_ms: float
+    target_ms_per_call: float | None
+    draft_ms_per_token: float | None
+    cost_ratio: float | None
+    """c = time to draft one token / time of one target (verification) call, both measured in this run."""
+    theoretical_speedup: float | None
+    stop_reason: str
+    measured_speedup: float | None = None
+    """Filled in by the caller: this run's tokens/s ÷ the autoregressive baseline's tokens/s."""
+    baseline_tokens_per_s: float | None = None
+    output_matches_baseline: bool | None = None
+
+
+@dataclass
+class Trace:
+    method: str
+    drafter: str | None
+    verifier: str | None
+    lossless: bool
+    sampling: dict[str, Any]
+    seed: int
+    gamma: int
+    adaptive_gamma: bool
+    prompt_len: int
+    max_new_tokens: int
+    target: str
+    draft_model: str | None = None
+    device: str = "cpu"
+    steps: list[StepRecord] = field(default_factory=list)
+    summary: Summary | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def expected_tokens_per_call(alpha: float, gamma: float) -> float:
+    """τ = (1 − α^(γ+1)) / (1 − α); its limit γ + 1 at α = 1."""
+    if alpha >= 1.0:
+        return gamma + 1.0
+    return (1.0 - alpha ** (gamma + 1.0)) / (1.0 - alpha)
+
+
+def expected_speedup(alpha: float, gamma: float, cost_ratio: float) -> float:
+    """(1 − α^(γ+1)) / ((1 − α)(γc + 1))."""
+    return expected_tokens_per_call(alpha, gamma) / (gamma * cost_ratio + 1.0)
+
+
+def summarize(
+    steps: Sequence[StepRecord], *, new_tokens: int, prefill_ms: float, decode_ms: float, stop_reason: str
+) -> Summary:
+    """Aggregate the per-step records into the run's metrics."""
+    drafted = accepted = 0
+    tested: list[int] = []
+    passed: list[int] = []
+    betas: list[list[float]] = []
+    draft_ms = verify_ms = overhead_ms = 0.0
+    target_calls = draft_forwards = 0
+    gammas: list[int] = []
+    draft_lengths: list[int] = []
+    for step in steps:
+        draft_ms += step.draft_ms
+        verify_ms += step.verify_ms
+        overhead_ms += step.overhead_ms
+        target_calls += step.target_forwards
+        draft_forwards += step.draft_forwards
+        gammas.append(step.gamma)
+        draft_lengths.append(len(step.draft))
+        drafted += len(step.draft)
+        accepted += step.accepted_count
+        for record in step.draft:
+            pos = record.depth - 1  # chain position, or tree depth
+            while len(tested) <= pos:
+                tested.append(0)
+                passed.append(0)
+                betas.append([])
+            betas[pos].append(record.beta)
+            if record.decision != "unverified":
+                tested[pos] += 1
+                passed[pos] += record.decision == "accepted"
+    rate = accepted / drafted if drafted else None
+    alpha = accepted / sum(tested) if sum(tested) else None
+    all_betas = [b for column in betas for b in column]
+    mean_gamma = sum(draft_lengths) / len(draft_lengths) if draft_lengths else 0.0
+    target_ms_per_call = verify_ms / target_calls if target_calls else None
+    draft_ms_per_token = draft_ms / drafted if drafted else None
+    cost_ratio = (
+        draft_ms_per_token / target_ms_per_call if draft_ms_per_token is not None and target_ms_per_call else None
+    )
+    theory_tau = expected_tokens_per_call(alpha, mean_gamma) if alpha is not None else None
+    theory_speedup = (
+        expected_speedup(alpha, mean_gamma, cost_ratio) if alpha is not None and cost_ratio is not None else None
+    )
+    total_ms = prefill_ms + decode_ms
+    return Summary(
+        new_tokens=new_tokens,
+        steps=len(steps),
+        target_calls=target_calls,
+        draft_forwards=draft_forwards,
+        drafted=drafted,
+        accepted=accepted,
+        acceptance_rate=rate,
+        alpha=alpha,
+        acceptance_by_position=[p / t if t else 0.0 for p, t in zip(passed, tested, strict=True)],
+        mean_beta=sum(all_betas) / len(all_betas) if all_betas else None,
+        mean_beta_by_position=[sum(column) / len(column) for column in betas if column],
+        mean_gamma=mean_gamma,
+        tokens_per_target_call=new_tokens / target_calls if target_calls else 0.0,
+        theoretical_tokens_per_call=theory_tau,
+        prefill_ms=prefill_ms,
+        decode_ms=decode_ms,
+        total_ms=total_ms,
+        tokens_per_s=new_tokens / (total_ms / 1000.0) if total_ms > 0 else 0.0,
+        draft_ms=draft_ms,
+        verify_ms=verify_ms,
+        overhead_ms=overhead_ms,
+        target_ms_per_call=target_ms_per_call,
+        draft_ms_per_token=draft_ms_per_token,
+        cost_ratio=cost_ratio,
+        theoretical_speedup=theory_speedup,
+        stop_reason=stop_reason,
+    )
+
+
+def compare_with_baseline(trace: Trace, baseline: Trace, output: Sequence[int], baseline_output: Sequence[int]) -> None:
+    """Fill the summary's measured speedup from a baseline run of the same prompt and settings."""
+    if trace.summary is None or baseline.summary is None:
+        return
+    base = baseline.summary.tokens_per_s
+    trace.summary.baseline_tokens_per_s = base
+    trace.summary.measured_speedup = trace.summary.tokens_per_s / base if base > 0 else None
+    trace.summary.output_matches_baseline = list(output) == list(baseline_output)
+
+
+def fill_strings(record: StepRecord, token_text: Callable[[int], str]) -> None:
+    """Attach token strings to one step's records (top-k lists, drafted tokens, the emitted token)."""
+    for draft in record.draft:
+        draft.text = token_text(draft.token)
+        for top in (draft.top_p, draft.top_q):
+            if top is not None:
+                top.strings = [token_text(t) for t in top.ids]
+    if record.residual_top is not None:
+        record.residual_top.strings = [token_text(t) for t in record.residual_top.ids]
+    record.next_text = token_text(record.next_token)

@@ -1,0 +1,311 @@
+"""User-supplied tokenizers: an uploaded ``tokenizer.json``, SentencePiece ``.model`` or ``.tiktoken`` file, or an
+``hf:`` reference (a local folder, or a hub id where the machine has network access).
+
+Every failure becomes a ``TokenizerError`` whose message tells the user what is wrong with *their* file, because
+upload validation shows it verbatim.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from workers.text_tokenizers.adapters import HFTokenizer, SentencePieceTokenizer, TextTokenizer, TiktokenTokenizer
+from workers.text_tokenizers.catalog import cached
+from workers.text_tokenizers.errors import TokenizerError
+from workers.text_tokenizers.spec import TokenizerSpec
+
+KINDS = ("tokenizer_json", "sentencepiece", "tiktoken", "hf")
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+# .tiktoken files hold ranks only; the pre-tokenization regex must come from elsewhere (cl100k's by default).
+TIKTOKEN_PATTERNS = {
+    "r50k_base": r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s""",
+    "cl100k_base": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
+    "o200k_base": "|".join(
+        [
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+            r"""\p{N}{1,3}""",
+            r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+            r"""\s*[\r\n]+""",
+            r"""\s+(?!\S)""",
+            r"""\s+""",
+        ]
+    ),
+}
+DEFAULT_TIKTOKEN_PATTERN = "cl100k_base"
+_TIKTOKEN_LINE = re.compile(rb"^([A-Za-z0-9+/=]+) (\d+)$")
+
+
+def detect_kind(filename: str, head: bytes) -> str:
+    """The kind of an uploaded file from its name, or failing that its first bytes."""
+    lower = filename.lower()
+    if lower.endswith(".json"):
+        return "tokenizer_json"
+    if lower.endswith(".model"):
+        return "sentencepiece"
+    if lower.endswith(".tiktoken"):
+        return "tiktoken"
+    stripped = head.lstrip()
+    if stripped.startswith(b"{"):
+        return "tokenizer_json"
+    first_line = stripped.split(b"\n", 1)[0].rstrip(b"\r")
+    if _TIKTOKEN_LINE.match(first_line):
+        return "tiktoken"
+    if head[:1] == b"\n":  # SentencePiece ModelProto: field 1 (pieces), length-delimited
+        return "sentencepiece"
+    raise TokenizerError(
+        f"{filename!r} is not a tokenizer file we recognise. Upload a Hugging Face tokenizer.json, a SentencePiece "
+        ".model file or a .tiktoken rank file."
+    )
+
+
+def _custom_spec(tokenizer_id: str, name: str, **fields: Any) -> TokenizerSpec:
+    return TokenizerSpec(id=tokenizer_id, name=name, builtin=False, licence="as stated by its uploader", **fields)
+
+
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise TokenizerError(f"The tokenizer file {path.name!r} is missing on the server; upload it again.")
+    if path.stat().st_size > MAX_UPLOAD_BYTES:
+        raise TokenizerError(f"{path.name!r} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; that is not a tokenizer file.")
+    if path.stat().st_size == 0:
+        raise TokenizerError(f"{path.name!r} is empty.")
+
+
+# ---------------------------------------------------------------------------- per kind
+
+
+def load_tokenizer_json(tokenizer_id: str, path: Path, name: str) -> HFTokenizer:
+    from tokenizers import Tokenizer
+
+    _check_file(path)
+    raw = path.read_bytes()
+    try:
+        config = json.loads(raw)
+    except UnicodeDecodeError:
+        raise TokenizerError(f"{path.name!r} is not a text file, so it cannot be a tokenizer.json.") from None
+    except json.JSONDecodeError as exc:
+        raise TokenizerError(f"{path.name!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+        raise TokenizerError(
+            f"{path.name!r} is JSON but not a Hugging Face tokenizer.json (it has no \"model\" section). "
+            "Upload the tokenizer.json saved by `tokenizer.save_pretrained()`, not tokenizer_config.json or vocab.json."
+        )
+    try:
+        tokenizer = Tokenizer.from_str(raw.decode("utf-8"))
+    except Exception as exc:
+        raise TokenizerError(f"{path.name!r} could not be read by the tokenizers library: {exc}.") from None
+    model_type = str(config["model"].get("type") or type(tokenizer.model).__name__)
+    algorithm = {"BPE": "BPE", "WordPiece": "WordPiece", "Unigram": "Unigram (SentencePiece-style)", "WordLevel": "Word-level"}.get(model_type, model_type)
+    spec = _custom_spec(
+        tokenizer_id,
+        name,
+        family="Custom",
+        algorithm=algorithm,
+        library="tokenizers",
+        vocab_size=int(tokenizer.get_vocab_size(with_added_tokens=True)),
+        special_tokens=tuple(t.content for t in tokenizer.get_added_tokens_decoder().values() if t.special)[:50],
+        source=f"uploaded file {path.name}",
+    )
+    adapter = HFTokenizer(spec, tokenizer)
+    if adapter.style == "bytelevel":
+        adapter.spec = spec.with_(algorithm=f"{algorithm} (byte-level)")
+    return adapter
+
+
+def load_sentencepiece(tokenizer_id: str, path: Path, name: str) -> SentencePieceTokenizer:
+    import sentencepiece
+
+    _check_file(path)
+    processor = sentencepiece.SentencePieceProcessor()
+    try:
+        processor.LoadFromSerializedProto(path.read_bytes())
+    except Exception as exc:
+        raise TokenizerError(f"{path.name!r} is not a SentencePiece model ({exc}). Upload the tokenizer.model file itself.") from None
+    size = int(processor.get_piece_size())
+    if size == 0:
+        raise TokenizerError(f"{path.name!r} is a SentencePiece model with an empty vocabulary.")
+    specials = tuple(processor.id_to_piece(i) for i in range(min(size, 2000)) if processor.is_control(i))
+    has_bytes = any(processor.is_byte(i) for i in range(min(size, 1000)))
+    spec = _custom_spec(
+        tokenizer_id,
+        name,
+        family="Custom",
+        algorithm="SentencePiece" + (" with byte fallback" if has_bytes else ""),
+        library="sentencepiece",
+        vocab_size=size,
+        special_tokens=specials[:50],
+        source=f"uploaded file {path.name}",
+    )
+    return SentencePieceTokenizer(spec, processor)
+
+
+def parse_tiktoken_ranks(data: bytes, filename: str = "file") -> dict[bytes, int]:
+    """Ranks of a ``.tiktoken`` file (base64 token, space, rank per line), validated with line-precise errors."""
+    ranks: dict[bytes, int] = {}
+    seen: set[int] = set()
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _TIKTOKEN_LINE.match(line.strip())
+        if not match:
+            raise TokenizerError(f"{filename!r} line {number} is not `<base64 token> <rank>`; this is not a .tiktoken file.")
+        try:
+            token = base64.b64decode(match.group(1), validate=True)
+        except binascii.Error:
+            raise TokenizerError(f"{filename!r} line {number}: the token is not valid base64.") from None
+        rank = int(match.group(2))
+        if token in ranks or rank in seen:
+            raise TokenizerError(f"{filename!r} line {number}: duplicate token or rank {rank}.")
+        ranks[token] = rank
+        seen.add(rank)
+    if not ranks:
+        raise TokenizerError(f"{filename!r} has no tokens.")
+    missing = [b for b in range(256) if bytes([b]) not in ranks]
+    if missing:
+        raise TokenizerError(
+            f"{filename!r} lacks single-byte tokens for {len(missing)} of the 256 byte values (e.g. 0x{missing[0]:02X}), "
+            "so byte-level BPE cannot encode arbitrary text with it."
+        )
+    return ranks
+
+
+def load_tiktoken_file(tokenizer_id: str, path: Path, name: str, pattern: str | None = None) -> TiktokenTokenizer:
+    import tiktoken
+
+    _check_file(path)
+    ranks = parse_tiktoken_ranks(path.read_bytes(), path.name)
+    preset = pattern or DEFAULT_TIKTOKEN_PATTERN
+    pat_str = TIKTOKEN_PATTERNS.get(preset, preset)
+    try:
+        encoding = tiktoken.Encoding(name=f"custom-{tokenizer_id}", pat_str=pat_str, mergeable_ranks=ranks, special_tokens={})
+        encoding.encode_ordinary("Test 123 ✓")
+    except Exception as exc:
+        raise TokenizerError(f"{path.name!r} could not be used with the pre-tokenization pattern {preset!r}: {exc}.") from None
+    described = f"{preset}'s regex" if preset in TIKTOKEN_PATTERNS else "a custom regex"
+    spec = _custom_spec(
+        tokenizer_id,
+        name,
+        family="Custom",
+        algorithm="BPE (byte-level), tiktoken ranks",
+        library="tiktoken",
+        vocab_size=int(encoding.n_vocab),
+        source=f"uploaded file {path.name}",
+        description=f".tiktoken files carry no pre-tokenization rule; {described} is assumed.",
+    )
+    return TiktokenTokenizer(spec, encoding)
+
+
+def _load_folder(tokenizer_id: str, folder: Path, name: str) -> TextTokenizer:
+    if (folder / "tokenizer.json").is_file():
+        return load_tokenizer_json(tokenizer_id, folder / "tokenizer.json", name)
+    for candidate in ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model"):
+        if (folder / candidate).is_file():
+            return load_sentencepiece(tokenizer_id, folder / candidate, name)
+    tiktoken_files = sorted(folder.glob("*.tiktoken"))
+    if tiktoken_files:
+        return load_tiktoken_file(tokenizer_id, tiktoken_files[0], name)
+    raise TokenizerError(
+        f"The folder {str(folder)!r} has no tokenizer.json, tokenizer.model or .tiktoken file. Tokenizers that exist "
+        "only as Python code or vocab.txt need to be saved with a fast tokenizer first (`save_pretrained`)."
+    )
+
+
+def _download(repo_id: str) -> Path:
+    """Fetch tokenizer.json (or tokenizer.model) of a hub repository; needs network access to the hub."""
+    try:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+    except ImportError:
+        raise TokenizerError("Loading from the Hugging Face Hub needs the huggingface_hub package on the server.") from None
+    unreachable = TokenizerError(
+        f"Could not download {repo_id!r} from the Hugging Face Hub: this server has no network access to the hub "
+        "(or it is switched off). Download the repository's tokenizer.json yourself and upload the file instead."
+    )
+    for filename in ("tokenizer.json", "tokenizer.model"):
+        try:
+            return Path(hf_hub_download(repo_id, filename))
+        except LocalEntryNotFoundError:  # offline, or the hub could not be reached (a subclass of the next one)
+            raise unreachable from None
+        except EntryNotFoundError:
+            continue
+        except GatedRepoError:
+            raise TokenizerError(f"{repo_id!r} is gated on the Hugging Face Hub; accept its licence and upload its tokenizer.json instead.") from None
+        except RepositoryNotFoundError:
+            raise TokenizerError(f"There is no Hugging Face repository {repo_id!r} (or it is private).") from None
+        except Exception:
+            raise unreachable from None
+    raise TokenizerError(f"{repo_id!r} has neither tokenizer.json nor tokenizer.model; upload its tokenizer file instead.")
+
+
+def load_hf(reference: str) -> TextTokenizer:
+    """``hf:<local folder>`` or ``hf:<owner/name>`` (hub; needs network where it runs). Cached per process."""
+    target = reference.removeprefix("hf:").strip()
+    if not target:
+        raise TokenizerError("An hf: reference needs a hub id (owner/name) or a folder path after the colon.")
+
+    def build() -> TextTokenizer:
+        folder = Path(target).expanduser()
+        if folder.is_dir():
+            return _load_folder(reference, folder, folder.name)
+        if not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", target):
+            raise TokenizerError(f"{target!r} is neither a folder on the server nor a Hugging Face hub id (owner/name).")
+        path = _download(target)
+        if path.name == "tokenizer.json":
+            return load_tokenizer_json(reference, path, target)
+        return load_sentencepiece(reference, path, target)
+
+    return cached(reference, build)
+
+
+def load_custom(tokenizer_id: str, path: str | os.PathLike[str], kind: str | None = None, name: str | None = None, options: dict[str, Any] | None = None) -> TextTokenizer:
+    """Load a team-uploaded tokenizer; cached per process by id, path, size and mtime."""
+    file = Path(path)
+    kind = kind or (detect_kind(file.name, file.read_bytes()[:512]) if file.is_file() else None)
+    if kind not in KINDS:
+        raise TokenizerError(f"Unknown tokenizer kind {kind!r}; expected one of {', '.join(KINDS)}.")
+    label = name or file.name
+    pattern = (options or {}).get("pattern")
+    stamp = f"{file.stat().st_size}:{file.stat().st_mtime_ns}" if file.exists() else "missing"
+
+    def build() -> TextTokenizer:
+        if kind == "tokenizer_json":
+            return load_tokenizer_json(tokenizer_id, file, label)
+        if kind == "sentencepiece":
+            return load_sentencepiece(tokenizer_id, file, label)
+        if kind == "tiktoken":
+            return load_tiktoken_file(tokenizer_id, file, label, pattern)
+        if file.is_dir():
+            return _load_folder(tokenizer_id, file, label)
+        return load_hf(f"hf:{path}")
+
+    return cached(f"{tokenizer_id}|{file}|{kind}|{stamp}|{pattern}", build)
+
+
+def validate_upload(path: str | os.PathLike[str], filename: str | None = None, kind: str | None = None, name: str | None = None) -> TokenizerSpec:
+    """Check an uploaded file before it is saved: returns its spec (vocab size, specials) or raises TokenizerError.
+
+    Also encodes a sample so that a file that parses but cannot tokenize is refused at upload time.
+    """
+    file = Path(path)
+    _check_file(file)
+    kind = kind or detect_kind(filename or file.name, file.read_bytes()[:512])
+    label = name or filename or file.name
+    loaders = {"tokenizer_json": load_tokenizer_json, "sentencepiece": load_sentencepiece, "tiktoken": load_tiktoken_file}
+    if kind not in loaders:
+        raise TokenizerError(f"Uploads must be a tokenizer.json, SentencePiece .model or .tiktoken file, not {kind!r}.")
+    tokenizer = loaders[kind]("custom:validation", file, label)
+    try:
+        tokenizer.encode("Hello, world! 123 héllo 中文 🙂")
+    except TokenizerError:
+        raise
+    except Exception as exc:
+        raise TokenizerError(f"{label!r} loads but fails to tokenize a sample text ({type(exc).__name__}: {exc}).") from None
+    return tokenizer.spec.with_(id="", source=f"uploaded file {filename or file.name}")
