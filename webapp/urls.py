@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from apps.core.views import health, spa_index
+from apps.core.views import api_not_found, health, spa_index
 
 api_v1 = [
     path("", include("apps.accounts.urls")),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("healthz", health, name="health"),
+    re_path(r"^api/(?P<path>.*)$", api_not_found, name="api-not-found"),
     # Everything else is the single-page app (client-side routes: /, /results/<id>, /history, ...).
     re_path(r"^(?!api/|ws/|static/|admin/).*$", spa_index, name="spa"),
 ]

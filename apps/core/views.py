@@ -8,6 +8,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Unknown API paths answer in the API's error shape, not with an HTML page."""
+    return JsonResponse(
+        {"message": f"No API endpoint at /{request.path.lstrip('/')}; see /api/docs/.", "extra": {}}, status=404
+    )
+
+
 def health(request: HttpRequest) -> JsonResponse:
     """Liveness and readiness: the database answers."""
     with connection.cursor() as cursor:

@@ -48,4 +48,8 @@ class JobSummarySerializer(JobSerializer):
 
 
 def job_snapshot(job: Job) -> dict[str, Any]:
-    return dict(JobSerializer(job).data)
+    """The job as pushed over the websocket: everything but the result, which can be megabytes.
+
+    ``result_available`` tells the client to fetch ``GET /api/v1/jobs/<id>/`` for it.
+    """
+    return dict(JobSummarySerializer(job).data, result_available=job.result is not None)

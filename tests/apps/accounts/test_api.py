@@ -90,3 +90,12 @@ def test_team_create_refuses_duplicates() -> None:
     duplicate = client.post("/api/v1/teams/", {"name": "Vision"}, format="json")
     assert duplicate.status_code == 409
     assert "already exists" in duplicate.json()["message"]
+
+
+def test_unknown_api_paths_answer_json() -> None:
+    user = make_user("dora")
+    client = token_client(user, make_team("Dora", user))
+    for path in ("/api/v1/jobs/not-a-uuid/", "/api/v1/nothing-here/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.json()["message"].startswith("No API endpoint at")

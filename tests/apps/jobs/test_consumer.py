@@ -52,7 +52,8 @@ async def test_snapshot_on_connect_then_events() -> None:
 
     await sync_to_async(services.job_succeed)(job_id=job.id, result={"ok": True})
     finished = await communicator.receive_json_from(timeout=5)
-    assert finished["type"] == "job.finished" and finished["job"]["result"] == {"ok": True}
+    assert finished["type"] == "job.finished" and finished["job"]["status"] == "succeeded"
+    assert finished["job"]["result_available"] is True and "result" not in finished["job"]  # fetched over HTTP
 
     await communicator.send_json_to({"type": "ping"})
     assert await communicator.receive_json_from(timeout=5) == {"type": "pong"}
