@@ -174,9 +174,9 @@ class PromptLookupDrafter:
 class TextTokenizer(Protocol):
     """The subset of a Hugging Face tokenizer the cross-tokenizer drafter needs."""
 
-    def encode(self, text: str, add_special_tokens: bool = ...) -> list[int]: ...
+    def encode(self, text: str, *, add_special_tokens: bool = ...) -> Any: ...
 
-    def decode(self, token_ids: list[int], skip_special_tokens: bool = ...) -> str: ...
+    def decode(self, token_ids: Any, *, skip_special_tokens: bool = ...) -> Any: ...
 
 
 class CrossTokenizerDrafter:
@@ -221,14 +221,14 @@ class CrossTokenizerDrafter:
         self.inner._logits = None
 
     def _draft_context(self, context: Sequence[int]) -> list[int]:
-        text = self.target_tokenizer.decode(list(context), skip_special_tokens=True)
-        return list(self.draft_tokenizer.encode(text, add_special_tokens=True)) if text else []
+        text = str(self.target_tokenizer.decode(list(context), skip_special_tokens=True))
+        return [int(t) for t in self.draft_tokenizer.encode(text, add_special_tokens=True)] if text else []
 
     def _draft_text(self, draft_context: list[int], new: list[int]) -> str:
         tail = draft_context[-self.overlap_tokens :]
-        before = self.draft_tokenizer.decode(tail, skip_special_tokens=True)
-        after = self.draft_tokenizer.decode(tail + new, skip_special_tokens=True)
-        text = after[len(before) :] if after.startswith(before) else self.draft_tokenizer.decode(new)
+        before = str(self.draft_tokenizer.decode(tail, skip_special_tokens=True))
+        after = str(self.draft_tokenizer.decode(tail + new, skip_special_tokens=True))
+        text = after[len(before) :] if after.startswith(before) else str(self.draft_tokenizer.decode(new))
         return text.rstrip("\ufffd")  # an unfinished multi-byte character cannot be re-tokenised yet
 
     def _target_ids(self, context: Sequence[int], text: str) -> tuple[list[int], dict[str, Any]]:
@@ -237,12 +237,13 @@ class CrossTokenizerDrafter:
             if token in self._special_ids:
                 break
             tail.insert(0, int(token))
-        tail_text = self.target_tokenizer.decode(tail, skip_special_tokens=True) if tail else ""
-        encoded = list(self.target_tokenizer.encode(tail_text + text, add_special_tokens=False))
+        tail_text = str(self.target_tokenizer.decode(tail, skip_special_tokens=True)) if tail else ""
+        encoded = [int(t) for t in self.target_tokenizer.encode(tail_text + text, add_special_tokens=False)]
         if tail and encoded[: len(tail)] == tail:
             ids, boundary = encoded[len(tail) :], "aligned"
         else:
-            ids, boundary = list(self.target_tokenizer.encode(text, add_special_tokens=False)), "standalone"
+            ids = [int(t) for t in self.target_tokenizer.encode(text, add_special_tokens=False)]
+            boundary = "standalone"
         return ids, {"overlap_text": tail_text, "overlap_ids": tail, "boundary": boundary}
 
     def propose(self, context: Sequence[int], max_tokens: int, sampling: SamplingConfig, gen: torch.Generator) -> Draft:

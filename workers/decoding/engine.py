@@ -200,6 +200,8 @@ def generate(
             overhead_ms=0.0,
             target_forwards=verification.target_forwards,
             draft_forwards=draft.forward_calls,
+            target_forward_ms=verification.target_ms,
+            draft_forward_ms=draft.forward_ms,
             kv_rollback=verification.kv_rollback,
             draft_kv_rollback=draft.kv_rollback,
             lossless=rule.lossless,

@@ -194,7 +194,8 @@ class CausalLM:
         removed = self.length - len(full)
         index = torch.tensor(full, dtype=torch.long, device=self.device)
         with torch.inference_mode():
-            for layer in self.cache.layers:
+            layers: list[Any] = list(self.cache.layers)
+            for layer in layers:
                 if getattr(layer, "keys", None) is None or layer.keys.numel() == 0:
                     continue
                 layer.keys = layer.keys.index_select(-2, index)

@@ -90,6 +90,9 @@ class StepRecord:
     overhead_ms: float
     target_forwards: int
     draft_forwards: int
+    target_forward_ms: float
+    """Time inside the target's forward call(s) only (verify_ms also covers the decision and the trace records)."""
+    draft_forward_ms: float
     kv_rollback: int
     """Target KV entries discarded after verification (rejected draft tokens)."""
     draft_kv_rollback: int
@@ -133,9 +136,11 @@ class Summary:
     verify_ms: float
     overhead_ms: float
     target_ms_per_call: float | None
+    """Mean time of one target forward call (verification forward; prefill excluded)."""
     draft_ms_per_token: float | None
+    """Mean drafting wall time per drafted token (draft forwards, sampling, lookup, re-tokenisation)."""
     cost_ratio: float | None
-    """c = time to draft one token / time of one target (verification) call, both measured in this run."""
+    """c = draft_ms_per_token / target_ms_per_call, both measured in this run."""
     theoretical_speedup: float | None
     stop_reason: str
     measured_speedup: float | None = None
@@ -187,7 +192,7 @@ def summarize(
     tested: list[int] = []
     passed: list[int] = []
     betas: list[list[float]] = []
-    draft_ms = verify_ms = overhead_ms = 0.0
+    draft_ms = verify_ms = overhead_ms = target_forward_ms = 0.0
     target_calls = draft_forwards = 0
     gammas: list[int] = []
     draft_lengths: list[int] = []
@@ -195,6 +200,7 @@ def summarize(
         draft_ms += step.draft_ms
         verify_ms += step.verify_ms
         overhead_ms += step.overhead_ms
+        target_forward_ms += step.target_forward_ms
         target_calls += step.target_forwards
         draft_forwards += step.draft_forwards
         gammas.append(step.gamma)
@@ -215,7 +221,7 @@ def summarize(
     alpha = accepted / sum(tested) if sum(tested) else None
     all_betas = [b for column in betas for b in column]
     mean_gamma = sum(draft_lengths) / len(draft_lengths) if draft_lengths else 0.0
-    target_ms_per_call = verify_ms / target_calls if target_calls else None
+    target_ms_per_call = target_forward_ms / target_calls if target_calls else None
     draft_ms_per_token = draft_ms / drafted if drafted else None
     cost_ratio = (
         draft_ms_per_token / target_ms_per_call if draft_ms_per_token is not None and target_ms_per_call else None

@@ -28,6 +28,7 @@ import torch
 
 from workers.decoding import verification as V
 from workers.decoding.chain import top_k_lists
+from workers.decoding.errors import DecodingInputError
 from workers.decoding.lm import CausalLM
 from workers.decoding.protocols import Draft, Verification
 from workers.decoding.sampling import SamplingConfig, align_vocab, entropy, probabilities, sample
@@ -204,6 +205,32 @@ def dyspec_tree(expand: Expander, budget: int, max_depth: int) -> TokenTree:
 # tree attention
 
 
+def sliding_window_of(model: object) -> int | None:
+    """The attention window of a model with sliding-window layers (Gemma 2/3, Mistral), else None."""
+    config = getattr(model, "config", None)
+    if config is None:
+        return None
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    window = getattr(text, "sliding_window", None)
+    if not isinstance(window, int) or window <= 0:
+        return None
+    types = getattr(text, "layer_types", None)
+    if types is not None:
+        return window if any("sliding" in str(t) for t in types) else None
+    return window if getattr(text, "use_sliding_window", True) else None
+
+
+def check_tree_fits(lm: CausalLM, new_tokens: int) -> None:
+    """Tree attention uses one custom mask for every layer; on sliding-window layers that is exact only while the
+    whole sequence fits in the window (no state dropped, no key out of reach). Refuse longer sequences."""
+    window = sliding_window_of(lm.model)
+    if window is not None and lm.length + new_tokens > window:
+        raise DecodingInputError(
+            f"Tree decoding on {lm.name} (sliding-window attention) is limited to {window} tokens of context plus "
+            "tree; use a shorter prompt, fewer new tokens, or a chain method."
+        )
+
+
 def model_dtype(lm: CausalLM) -> torch.dtype:
     try:
         return next(lm.model.parameters()).dtype
@@ -253,6 +280,7 @@ def forward_tree(lm: CausalLM, pending: int, tree_tokens: Sequence[int], parents
     """
     if not tree_tokens:
         return lm.forward([pending])
+    check_tree_fits(lm, len(tree_tokens) + 1)
     depths = _depths(parents)
     positions, mask = target_tree_inputs(parents, depths, lm.length, model_dtype(lm), lm.device)
     return lm.forward([pending, *tree_tokens], position_ids=positions, attention_mask=mask)

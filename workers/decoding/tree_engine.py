@@ -38,6 +38,7 @@ from workers.decoding.tree import (
     TreeRule,
     TreeVerifier,
     branching_template,
+    check_tree_fits,
     dyspec_tree,
     greedy_template,
     model_dtype,
@@ -135,6 +136,7 @@ class ModelTreeDrafter:
         """Draft distributions after each of ``nodes`` (their ancestors must already be fed), one forward call."""
         if not nodes:
             return []
+        check_tree_fits(self.lm, len(nodes))
         start = self.lm.length
         for i, node in enumerate(nodes):
             self._slots[node] = start + i
@@ -319,7 +321,10 @@ class TreeMethodConfig:
         return len(self.resolved_template())
 
     def verifier_rule(self) -> TreeRule:
-        return {"rrs": "rrs", "spectr": "spectr", "rsd_without_replacement": "rsd"}[self.rule]  # type: ignore[return-value]
+        return _VERIFIER_RULES[self.rule]
+
+
+_VERIFIER_RULES: dict[MultiDraftRule, TreeRule] = {"rrs": "rrs", "spectr": "spectr", "rsd_without_replacement": "rsd"}
 
 
 def build_method(config: TreeMethodConfig, draft_model: Any | None = None, vocab_size: int | None = None) -> Drafter:

@@ -90,7 +90,7 @@ class FixedDistributionLM(nn.Module):
 
     def __init__(self, probs: list[float]) -> None:
         super().__init__()
-        self.register_buffer("logits", torch.log(torch.tensor(probs, dtype=torch.float32)))
+        self.logits = nn.Buffer(torch.log(torch.tensor(probs, dtype=torch.float32)))
         self.config = SimpleNamespace(vocab_size=len(probs), max_position_embeddings=10**9, name_or_path="fixed")
 
     def forward(self, input_ids: torch.Tensor, logits_to_keep: int = 0, **_: Any) -> SimpleNamespace:

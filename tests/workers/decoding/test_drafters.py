@@ -35,7 +35,7 @@ def test_prompt_lookup_matches_hf() -> None:
         context = [rng.randint(0, 6) for _ in range(rng.randint(2, 40))]
         ngram, num = rng.randint(1, 4), rng.randint(1, 8)
         hf = PromptLookupCandidateGenerator(num_output_tokens=num, max_matching_ngram_size=ngram, max_length=10_000)
-        candidates, _ = hf.get_candidates(torch.tensor([context]))
+        candidates, _ = hf.get_candidates(torch.tensor([context], dtype=torch.long))  # type: ignore[arg-type]
         expected = candidates[0, len(context) :].tolist()
         ours = PromptLookupDrafter(ngram, num).propose(context, 64, GREEDY, make_generator(0))
         assert ours.tokens == expected, (context, ngram, num)

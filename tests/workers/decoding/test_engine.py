@@ -18,18 +18,18 @@ from workers.decoding.trace import StepRecord
 N = 40
 
 
-def spec(**kwargs) -> MethodConfig:  # type: ignore[no-untyped-def]
+def spec(**kwargs) -> MethodConfig:
     return MethodConfig(method="speculative", **kwargs)
 
 
 @pytest.fixture(scope="module")
-def baseline(target, prompt) -> list[int]:  # type: ignore[no-untyped-def]
+def baseline(target, prompt) -> list[int]:
     output, trace = generate(target, None, prompt, N)
     assert len(output) == N and trace.summary is not None and trace.summary.target_calls == N
     return output
 
 
-def drafters(target):  # type: ignore[no-untyped-def]
+def drafters(target):
     return {
         "draft_model": ModelDrafter(perturbed(target, 0.3)),
         "identical_draft": ModelDrafter(target),
@@ -41,7 +41,7 @@ def drafters(target):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("name", ["draft_model", "identical_draft", "prompt_lookup", "early_exit", "unrelated_draft"])
 @pytest.mark.parametrize("adaptive", [False, True], ids=["fixed", "adaptive"])
-def test_greedy_speculative_equals_greedy_autoregressive(target, prompt, baseline, name, adaptive) -> None:  # type: ignore[no-untyped-def]
+def test_greedy_speculative_equals_greedy_autoregressive(target, prompt, baseline, name, adaptive) -> None:
     drafter = drafters(target)[name]
     output, trace = generate(target, drafter, prompt, N, spec(gamma=4, adaptive_gamma=adaptive))
     assert output == baseline
@@ -51,7 +51,7 @@ def test_greedy_speculative_equals_greedy_autoregressive(target, prompt, baselin
         assert trace.summary.target_calls < N // 3
 
 
-def test_early_exit_from_the_models_package(target, prompt, baseline) -> None:  # type: ignore[no-untyped-def]
+def test_early_exit_from_the_models_package(target, prompt, baseline) -> None:
     early_exit = pytest.importorskip("workers.models.early_exit")
     model = early_exit.build_early_exit_drafter(target, 2)
     output, _ = generate(target, EarlyExitDrafter(model), prompt, N, spec(gamma=3))
@@ -70,12 +70,12 @@ def test_sliding_window_target_rolls_back_past_the_window() -> None:
     assert trace.summary is not None
 
 
-def test_stops_at_eos_and_at_max_new_tokens(target, prompt, baseline) -> None:  # type: ignore[no-untyped-def]
+def test_stops_at_eos_and_at_max_new_tokens(target, prompt, baseline) -> None:
     eos = baseline[12]
     cut = baseline.index(eos) + 1
     for drafter in (None, ModelDrafter(target), PromptLookupDrafter()):
-        method = "speculative" if drafter else "autoregressive"
-        output, trace = generate(target, drafter, prompt, N, MethodConfig(method=method, gamma=5, eos_token_ids=(eos,)))
+        config = MethodConfig(method="speculative" if drafter else "autoregressive", gamma=5, eos_token_ids=(eos,))
+        output, trace = generate(target, drafter, prompt, N, config)
         assert output == baseline[:cut]
         assert trace.summary is not None and trace.summary.stop_reason == "eos"
     for limit in (1, 2, 7):
@@ -83,7 +83,7 @@ def test_stops_at_eos_and_at_max_new_tokens(target, prompt, baseline) -> None:  
         assert output == baseline[:limit]
 
 
-def test_adaptive_gamma_follows_the_hf_heuristic(target, prompt) -> None:  # type: ignore[no-untyped-def]
+def test_adaptive_gamma_follows_the_hf_heuristic(target, prompt) -> None:
     _, trace = generate(target, ModelDrafter(perturbed(target, 0.3)), prompt, N, spec(gamma=3, adaptive_gamma=True))
     steps = trace.steps
     for before, after in zip(steps, steps[1:], strict=False):
@@ -94,7 +94,7 @@ def test_adaptive_gamma_follows_the_hf_heuristic(target, prompt) -> None:  # typ
         assert after.gamma == (min(before.gamma + 2, 64) if full else max(1, before.gamma - 1))
 
 
-def test_sampling_is_reproducible_with_a_seed(target, prompt) -> None:  # type: ignore[no-untyped-def]
+def test_sampling_is_reproducible_with_a_seed(target, prompt) -> None:
     config = spec(gamma=4, sampling=SamplingConfig(temperature=0.9, top_p=0.95, top_k=50))
     draft = perturbed(target, 0.3)
     first, trace1 = generate(target, ModelDrafter(draft), prompt, N, config, seed=123)
@@ -108,7 +108,7 @@ def test_sampling_is_reproducible_with_a_seed(target, prompt) -> None:  # type: 
     assert ar1 == ar2
 
 
-def test_trace_bookkeeping_and_streaming(target, prompt, baseline) -> None:  # type: ignore[no-untyped-def]
+def test_trace_bookkeeping_and_streaming(target, prompt, baseline) -> None:
     seen: list[StepRecord] = []
     decode = lambda ids: "".join(f"<{i}>" for i in ids)  # noqa: E731
     output, trace = generate(
@@ -141,7 +141,7 @@ def test_trace_bookkeeping_and_streaming(target, prompt, baseline) -> None:  # t
     json.dumps(trace.to_dict())  # serialisable as-is
 
 
-def test_bad_parameters(target, prompt) -> None:  # type: ignore[no-untyped-def]
+def test_bad_parameters(target, prompt) -> None:
     with pytest.raises(DecodingInputError, match="Draft length"):
         MethodConfig(method="speculative", gamma=0)
     with pytest.raises(DecodingInputError, match="Draft length"):
@@ -154,13 +154,13 @@ def test_bad_parameters(target, prompt) -> None:  # type: ignore[no-untyped-def]
         generate(target, None, [], 4)
 
 
-def test_single_token_prompt(target) -> None:  # type: ignore[no-untyped-def]
+def test_single_token_prompt(target) -> None:
     expected, _ = generate(target, None, [7], 10)
     output, _ = generate(target, ModelDrafter(target), [7], 10, spec(gamma=3))
     assert output == expected
 
 
-def test_verify_path_matches_logits_of_a_fresh_forward(target, prompt) -> None:  # type: ignore[no-untyped-def]
+def test_verify_path_matches_logits_of_a_fresh_forward(target, prompt) -> None:
     """The p recorded in the trace is the target's real next-token probability for the drafted token."""
     _, trace = generate(target, ModelDrafter(target), prompt, 6, spec(gamma=5))
     step = trace.steps[0]

@@ -14,6 +14,7 @@ catches the classic bugs: skipping the residual (TV ≈ 0.1 here) or accepting w
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 import torch
@@ -22,7 +23,7 @@ from tests.workers.decoding.conftest import FixedDistributionLM
 from workers.decoding.drafters import ModelDrafter
 from workers.decoding.engine import MethodConfig, generate
 from workers.decoding.errors import DecodingInputError
-from workers.decoding.protocols import Draft
+from workers.decoding.protocols import Draft, Drafter, Verification
 from workers.decoding.sampling import (
     SamplingConfig,
     make_generator,
@@ -97,7 +98,7 @@ def test_sample_is_seeded_inverse_cdf() -> None:
     assert tv(counts, probs, 20_000) < TV_BOUND
 
 
-def _run(drafter: ModelDrafter | DeterministicDrafter, sampling: SamplingConfig, gamma: int, seed: int):
+def _run(drafter: Drafter, sampling: SamplingConfig, gamma: int, seed: int):
     return generate(
         FixedDistributionLM(P),
         drafter,
@@ -134,16 +135,16 @@ class DeterministicDrafter:
     """Always proposes the same tokens (like prompt lookup / cross-tokenizer drafts: q is a point mass)."""
 
     kind = "deterministic"
-    model_name = None
+    model_name: str | None = None
     shares_target_vocab = True
 
-    def start(self, prompt_ids) -> None:  # type: ignore[no-untyped-def]
+    def start(self, prompt_ids: Sequence[int]) -> None:
         return None
 
-    def propose(self, context, max_tokens, sampling, gen) -> Draft:  # type: ignore[no-untyped-def]
+    def propose(self, context: Sequence[int], max_tokens: int, sampling: SamplingConfig, gen: torch.Generator) -> Draft:
         return Draft(tokens=[3, 0, 1, 0][:max_tokens])
 
-    def observe(self, context, verification) -> None:  # type: ignore[no-untyped-def]
+    def observe(self, context: Sequence[int], verification: Verification) -> None:
         return None
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 import torch
 
-from tests.workers.decoding.conftest import FixedDistributionLM, perturbed, truncated
+from tests.workers.decoding.conftest import FixedDistributionLM, perturbed, tiny_gemma3, truncated
 from workers.decoding import verification as V
 from workers.decoding.engine import MethodConfig, generate
+from workers.decoding.errors import DecodingInputError
 from workers.decoding.lm import CausalLM
 from workers.decoding.sampling import GREEDY, SamplingConfig
 from workers.decoding.tree import (
@@ -263,16 +265,32 @@ def test_sampling_tree_methods_are_lossless_end_to_end(method: str, rule: str) -
         assert alpha is not None and 0.0 <= alpha <= 1.0 + 1e-9
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not SMOLLM2.exists(), reason="SmolLM2 is not in the model store")
-@pytest.mark.parametrize("method", ["tree_fixed", "tree_dyspec", "token_recycling", "multi_draft"])
-def test_greedy_tree_decoding_matches_autoregressive_on_smollm2(method: str) -> None:
+@pytest.fixture(scope="module")
+def smollm2() -> tuple[torch.nn.Module, list[int]]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     model = AutoModelForCausalLM.from_pretrained(SMOLLM2, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(SMOLLM2)
     prompt = tokenizer.encode("The capital of France is Paris. The capital of Germany is Berlin. The capital of")
+    return model, prompt
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SMOLLM2.exists(), reason="SmolLM2 is not in the model store")
+@pytest.mark.parametrize("method", ["tree_fixed", "tree_dyspec", "token_recycling", "multi_draft"])
+def test_greedy_tree_decoding_matches_autoregressive_on_smollm2(method: str, smollm2) -> None:
+    model, prompt = smollm2
     expected, _ = generate(model, None, prompt, 24, MethodConfig())
     out, trace = generate_tree(model, prompt, 24, TREE_CONFIGS[method], draft_model=truncated(model, 12))
     assert out == expected
     assert trace.summary is not None and not math.isnan(trace.summary.tokens_per_target_call)
+
+
+def test_sliding_window_models_work_inside_the_window_and_are_refused_beyond(prompt) -> None:
+    wide = tiny_gemma3(sliding_window=64)
+    expected, _ = generate(wide, None, prompt, 16, MethodConfig())
+    out, _ = generate_tree(wide, prompt, 16, TREE_CONFIGS["tree_fixed"], draft_model=perturbed(cast(Any, wide), 0.3))
+    assert out == expected
+    narrow = tiny_gemma3(sliding_window=6)
+    with pytest.raises(DecodingInputError):
+        generate_tree(narrow, prompt, 8, TREE_CONFIGS["token_recycling"])

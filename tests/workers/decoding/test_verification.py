@@ -90,7 +90,7 @@ def test_spectr_acceptance_matches_closed_form(pair: str, k: int) -> None:
     out = run_rule("spectr", p, q, k, seed=2)
     measured = float((out.accepted >= 0).double().mean())
     assert abs(measured - float(V.spectr_acceptance(p, q, k))) < ACC_TOL
-    assert torch.allclose(out.rho, torch.tensor(rho, dtype=torch.float64))
+    assert out.rho is not None and torch.allclose(out.rho, torch.tensor(rho, dtype=torch.float64))
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
