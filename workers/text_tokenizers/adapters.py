@@ -43,10 +43,6 @@ IdsLike = Sequence[int] | npt.NDArray[np.integer[Any]]
 
 # Texts longer than this are encoded in pieces (for progress reports) by tokenizers for which that is exact.
 CHUNK_CHARS = 1 << 20
-# A split right before an ASCII letter that follows "\n" which follows a non-space is a pre-token boundary for
-# every regex pre-tokenizer marked chunk_safe below (GPT-2, cl100k/o200k style, Llama-3, Qwen, DeepSeek, GLM,
-# Tekken): no pattern lets a piece run from a newline into a letter, and the newline cannot join a run of spaces.
-_SAFE_SPLIT = re.compile(r"\S\n[A-Za-z]")  # cut after the newline
 _BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
 
 
@@ -66,20 +62,40 @@ class TextTokenizer(Protocol):
 
     def token_hex(self, token_id: int) -> str: ...
 
+    @property
+    def kinds_table(self) -> npt.NDArray[np.int8]: ...
+
 
 def split_for_chunks(text: str, size: int = CHUNK_CHARS) -> list[tuple[int, str]]:
-    """(char offset, piece) pieces of about ``size`` characters, cut only at safe points (see ``_SAFE_SPLIT``)."""
+    """(char offset, piece) pieces of about ``size`` characters, cut only at safe points (``_next_safe_cut``)."""
     pieces: list[tuple[int, str]] = []
     start = 0
     while len(text) - start > 2 * size:
-        match = _SAFE_SPLIT.search(text, start + size)
-        if match is None:
+        cut = _next_safe_cut(text, start + size)
+        if cut is None:
             break
-        cut = match.start() + 2
         pieces.append((start, text[start:cut]))
         start = cut
     pieces.append((start, text[start:]))
     return pieces
+
+
+def _next_safe_cut(text: str, position: int) -> int | None:
+    """First offset after ``position`` that lies after a newline which follows a non-space and precedes an ASCII letter.
+
+    Such a cut is a pre-token boundary for every tokenizer marked ``chunk_safe`` (the GPT-2, cl100k and o200k regexes,
+    Llama 3, Qwen, DeepSeek, GLM and Tekken regexes, BERT's whitespace split, Gemma's newline-run added tokens): no
+    pattern lets a piece run from a newline into a letter, and the newline cannot join a preceding run of spaces
+    (GPT-2's ``\\s+(?!\\S)`` would). Tests check chunked == whole on hard text for each of them.
+    """
+    while True:
+        newline = text.find("\n", position)
+        if newline < 0 or newline + 1 >= len(text):
+            return None
+        following = text[newline + 1]
+        if following.isascii() and following.isalpha() and newline > 0 and not text[newline - 1].isspace():
+            return newline + 1
+        position = newline + 1
 
 
 def _as_id_array(ids: Any) -> Ids:
@@ -88,7 +104,9 @@ def _as_id_array(ids: Any) -> Ids:
 
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible byte → printable character map used by byte-level BPE vocabularies."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    printable = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    )
     chars = printable[:]
     extra = 0
     for byte in range(256):
@@ -174,7 +192,9 @@ class TableTokenizer:
         if prefix is None:
             char_spans = self._library_offsets(text, raws, ids)
             partial: npt.NDArray[np.bool_] | None = self._incomplete_utf8[ids]
-            encoding = Encoding(index, ids, kinds, lens, char_spans=char_spans, byte_exact=False, encode_seconds=seconds)
+            encoding = Encoding(
+                index, ids, kinds, lens, char_spans=char_spans, byte_exact=False, encode_seconds=seconds
+            )
         else:
             byte_spans = byte_spans_from_lengths(lens, prefix)
             partial = partial_mask(index, *byte_spans)
@@ -187,7 +207,9 @@ class TableTokenizer:
 
     # ------------------------------------------------------------------ internals
 
-    def _encode_chunked(self, text: str, progress: Progress | None, *, verify: bool = False) -> tuple[Ids, list[tuple[int, Any]], bool | None]:
+    def _encode_chunked(
+        self, text: str, progress: Progress | None, *, verify: bool = False
+    ) -> tuple[Ids, list[tuple[int, Any]], bool | None]:
         """Ids of ``text``, cut into safe pieces for progress reports when long and ``chunk_safe``.
 
         With ``verify`` and a byte-level ``decode_bytes``, each piece's roundtrip is checked in a helper thread while
@@ -266,7 +288,15 @@ class TiktokenTokenizer(TableTokenizer):
     chunk_safe = True
     trust_bytes = True
 
-    def __init__(self, spec: TokenizerSpec, encoding: Any, *, id_offset: int = 0, specials: dict[int, str] | None = None) -> None:
+    def __init__(
+        self,
+        spec: TokenizerSpec,
+        encoding: Any,
+        *,
+        id_offset: int = 0,
+        specials: dict[int, str] | None = None,
+        unk_id: int | None = None,
+    ) -> None:
         self.encoding = encoding
         self.id_offset = id_offset
         n_vocab = int(encoding.n_vocab) + id_offset
@@ -284,13 +314,15 @@ class TiktokenTokenizer(TableTokenizer):
                 token_bytes.append(encoding.decode_single_token_bytes(token_id - id_offset))
             except KeyError:  # holes in the id space (cl100k has one before its specials)
                 token_bytes.append(b"")
+        if unk_id is not None:
+            kinds[unk_id] = KIND_UNKNOWN
         super().__init__(spec, token_bytes, kinds)
 
     def _encode_piece(self, text: str) -> tuple[Ids, Any]:
         # encode_to_numpy with nothing allowed or disallowed is encode_ordinary without the list round-trip.
-        ids = self.encoding.encode_to_numpy(text, allowed_special=set(), disallowed_special=()).astype(np.int64)
+        ids = self.encoding.encode_to_numpy(text, allowed_special=set(), disallowed_special=())
         if self.id_offset:
-            ids += self.id_offset
+            return ids.astype(np.int64) + self.id_offset, None
         return ids, None
 
     def decode_bytes(self, ids: IdsLike) -> bytes:
@@ -378,7 +410,9 @@ class HFTokenizer(TableTokenizer):
         ids, raws, _ = self._encode_chunked(text, progress)
         seconds = time.perf_counter() - started
         spans = self._library_offsets(text, raws, ids)
-        return Encoding(index, ids, self._kinds[ids], self._lens[ids], char_spans=spans, byte_exact=False, encode_seconds=seconds)
+        return Encoding(
+            index, ids, self._kinds[ids], self._lens[ids], char_spans=spans, byte_exact=False, encode_seconds=seconds
+        )
 
     def _library_offsets(self, text: str, raws: list[tuple[int, Any]], ids: Ids) -> tuple[I64, I64]:
         parts = []

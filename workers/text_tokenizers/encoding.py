@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -17,7 +17,7 @@ KIND_PARTIAL: Final = 4
 KIND_NAMES: Final = ("normal", "special", "unknown", "byte_fallback", "partial")
 
 Kinds = npt.NDArray[np.int8]
-Ids = npt.NDArray[np.int64]
+Ids = npt.NDArray[np.integer[Any]]  # int64, or uint32 straight from tiktoken (no copy)
 
 
 class Encoding:
@@ -105,5 +105,11 @@ def partial_mask(index: TextIndex, starts: I64, ends: I64) -> npt.NDArray[np.boo
     """Tokens whose byte span starts or ends inside a character (None when there are none, the common case)."""
     if index.is_ascii:
         return None
-    mask = index.is_continuation(starts) | index.is_continuation(ends)
+    at_end = index.is_continuation(ends)
+    if starts.size > 1 and np.array_equal(starts[1:], ends[:-1]):  # contiguous: a start is the previous end
+        mask = at_end.copy()
+        mask[1:] |= at_end[:-1]
+        mask[0] |= bool(index.is_continuation(starts[:1])[0])
+    else:
+        mask = index.is_continuation(starts) | at_end
     return mask if mask.any() else None

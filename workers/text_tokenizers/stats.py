@@ -34,27 +34,33 @@ def _ratio(numerator: float, denominator: float, digits: int = 4) -> float | Non
     return round(numerator / denominator, digits) if denominator else None
 
 
-def tokens_per_word(index: TextIndex, starts: I64, ends: I64, *, contiguous: bool = False) -> np.ndarray:
-    """Number of tokens whose byte span overlaps each word, vectorised over the bytes.
-
-    ``contiguous``: the spans tile the text (byte-exact encodings), so exactly one token covers a word's first byte
-    and every other token touching the word starts inside it; one prefix count then suffices.
-    """
+def tokens_per_word(index: TextIndex, starts: I64, ends: I64) -> np.ndarray:
+    """Number of tokens whose byte span overlaps each word (general: spans may skip text or overlap)."""
     n_words = index.n_words
     if n_words == 0 or starts.size == 0:
         return np.zeros(n_words, dtype=np.int64)
-    word_starts, word_ends = index.word_spans
-    if contiguous:
-        marks = np.zeros(index.n_bytes + 1, dtype=np.int32)
-        marks[starts] = 1
-        np.cumsum(marks, out=marks)
-        # token starts at word_start+1 .. word_end-1
-        return (marks[word_ends - 1] - marks[word_starts]).astype(np.int64) + 1
     first = index.words_ending_by[starts]  # words entirely before the token
     last = index.words_starting_before[ends].astype(np.int64) - 1  # last word starting before the token ends
     valid = (ends > starts) & (last >= first)
     diff = np.bincount(first[valid], minlength=n_words + 1) - np.bincount(last[valid] + 1, minlength=n_words + 1)
     return np.cumsum(diff[:n_words])
+
+
+def continued_words(index: TextIndex, starts: I64, ends: I64, *, contiguous: bool) -> int:
+    """Number of words overlapped by two or more tokens.
+
+    ``contiguous`` (byte-exact encodings: spans tile the text): a word is split exactly when some token starts
+    strictly inside it, i.e. between two non-space bytes, so only token starts are looked at (no per-byte arrays).
+    """
+    if index.n_words == 0 or starts.size == 0:
+        return 0
+    if not contiguous:
+        return int(np.count_nonzero(tokens_per_word(index, starts, ends) >= 2))
+    inside = starts[index.splits_word(starts)]
+    if inside.size == 0:
+        return 0
+    word = index.words_starting_before[inside]  # word number (+1) of each position; sorted, so count the changes
+    return int(np.count_nonzero(word[1:] != word[:-1])) + 1
 
 
 def digit_groups(starts: I64, ends: I64, run_starts: I64, run_ends: I64) -> list[list[int] | None]:
@@ -112,7 +118,11 @@ def number_chunks(data: bytes, starts: I64, ends: I64) -> dict[str, Any]:
         return {"pattern": None, "examples": []}
     run_starts = np.fromiter((m.start() for m in matches), dtype=np.int64, count=len(matches))
     run_ends = np.fromiter((m.end() for m in matches), dtype=np.int64, count=len(matches))
-    runs = [(m.group().decode("ascii"), g) for m, g in zip(matches, digit_groups(starts, ends, run_starts, run_ends), strict=True) if g]
+    runs = [
+        (m.group().decode("ascii"), g)
+        for m, g in zip(matches, digit_groups(starts, ends, run_starts, run_ends), strict=True)
+        if g
+    ]
     if not runs:
         return {"pattern": None, "examples": []}
     shapes = [_grouping(lengths) for _, lengths in runs]
@@ -167,7 +177,7 @@ def token_stats(
     """The ``stats`` object of one tokenizer's result (docs/api.md)."""
     n_tokens = len(encoding)
     byte_starts, byte_ends = encoding.byte_spans
-    per_word = tokens_per_word(index, byte_starts, byte_ends, contiguous=encoding.byte_exact)
+    continued = continued_words(index, byte_starts, byte_ends, contiguous=encoding.byte_exact)
     kinds = np.bincount(encoding.kinds, minlength=5) if n_tokens else np.zeros(5, dtype=np.int64)
     distinct = int(np.count_nonzero(np.bincount(encoding.ids))) if n_tokens else 0
     return {
@@ -178,7 +188,7 @@ def token_stats(
         "chars_per_token": _ratio(index.n_chars, n_tokens),
         "bytes_per_token": _ratio(index.n_bytes, n_tokens),
         "fertility": _ratio(n_tokens, index.n_words),
-        "continued_word_ratio": _ratio(int(np.count_nonzero(per_word >= 2)), index.n_words),
+        "continued_word_ratio": _ratio(continued, index.n_words),
         "unknown": int(kinds[KIND_UNKNOWN]),
         "byte_fallback": int(kinds[KIND_BYTE_FALLBACK]),
         "special": int(kinds[KIND_SPECIAL]),

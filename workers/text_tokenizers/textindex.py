@@ -25,7 +25,18 @@ Bools = npt.NDArray[np.bool_]
 _SPACE_LEADS = np.zeros(256, dtype=np.bool_)
 _SPACE_LEADS[[0xC2, 0xE1, 0xE2, 0xE3]] = True
 # str.splitlines() boundaries: \n \v \f \r \x1c \x1d \x1e, U+0085, U+2028, U+2029 (\r\n counts once).
-_LINE_BREAKS = (b"\n", b"\x0b", b"\x0c", b"\r", b"\x1c", b"\x1d", b"\x1e", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
+_LINE_BREAKS = (
+    b"\n",
+    b"\x0b",
+    b"\x0c",
+    b"\r",
+    b"\x1c",
+    b"\x1d",
+    b"\x1e",
+    b"\xc2\x85",
+    b"\xe2\x80\xa8",
+    b"\xe2\x80\xa9",
+)
 _LINE_BREAK_CHARS = frozenset(b.decode() for b in _LINE_BREAKS)
 
 
@@ -51,7 +62,7 @@ class _lazy(Generic[T]):  # noqa: N801 - used like functools.cached_property
             return self
         obj._join()  # type: ignore[attr-defined]
         if self.name in obj.__dict__:  # the warm-up computed it while we waited
-            return obj.__dict__[self.name]  # type: ignore[no-any-return]
+            return obj.__dict__[self.name]
         value = self.func(obj)
         obj.__dict__[self.name] = value
         return value
@@ -91,7 +102,7 @@ class TextIndex:
 
     def warm(self) -> None:
         """Compute the text-level arrays the statistics need (numpy and hashlib release the GIL on large arrays)."""
-        for name in ("word_spans", "sha256", "n_lines"):
+        for name in ("word_spans", "_padded_space", "words_starting_before", "sha256", "n_lines"):
             getattr(self, name)
 
     def warm_in_background(self) -> None:
@@ -113,30 +124,53 @@ class TextIndex:
         """True where a byte offset (0..n_bytes) falls inside a character rather than between two."""
         if self.is_ascii:
             return np.zeros(positions.shape, dtype=np.bool_)
-        inside = np.minimum(positions, self.n_bytes - 1) if self.n_bytes else positions
-        out = (self.byte_array[inside] & 0xC0) == 0x80 if self.n_bytes else np.zeros(positions.shape, dtype=np.bool_)
-        return out & (positions < self.n_bytes)
+        return (self._padded_bytes[positions] & 0xC0) == 0x80
+
+    @_lazy
+    def _padded_bytes(self) -> npt.NDArray[np.uint8]:
+        """The bytes plus a 0 at offset n_bytes, so the end offset can be looked up like any other."""
+        return np.frombuffer(self.data + b"\0", dtype=np.uint8)
+
+    @_lazy
+    def _padded_space(self) -> Bools:
+        """``[p + 1]`` = byte p is whitespace, with True before the text and after it."""
+        out = np.ones(self.n_bytes + 2, dtype=np.bool_)
+        out[1:-1] = self.space_mask
+        return out
+
+    def splits_word(self, positions: I64) -> Bools:
+        """True where a byte offset lies strictly inside a word (a non-space byte on both sides)."""
+        padded = self._padded_space
+        return ~(padded[positions] | padded[positions + 1])
 
     def chars_before(self, positions: I64) -> I64:
         """Number of characters that start before each byte offset: the character offset of a boundary, and for an
-        offset inside a character the offset just after that character."""
+        offset inside a character the offset just after that character. Counts only over the bytes needed, in a
+        transient int32 array (inputs are far below 2 GiB)."""
         if self.is_ascii or positions.size == 0:
             return positions.astype(np.int64, copy=True)
         upto = int(positions.max())
-        full = self.__dict__.get("char_starts_prefix")
-        if full is not None or upto * 2 > self.n_bytes:
-            prefix = self.char_starts_prefix
-        else:  # only a prefix of the text is needed (the listed tokens): count over those bytes alone
-            prefix = np.zeros(upto + 1, dtype=np.int64)
-            np.cumsum((self.byte_array[:upto] & 0xC0) != 0x80, out=prefix[1:])
-        return prefix[positions]
+        prefix = np.zeros(upto + 1, dtype=np.int32)
+        np.cumsum((self.byte_array[:upto] & 0xC0) != 0x80, dtype=np.int32, out=prefix[1:])
+        return prefix[positions].astype(np.int64)
 
-    @_lazy
-    def char_starts_prefix(self) -> I64:
-        """``[p]`` = number of characters starting before byte offset p, for p in 0..n_bytes."""
-        out = np.zeros(self.n_bytes + 1, dtype=np.int64)
-        np.cumsum((self.byte_array & 0xC0) != 0x80, out=out[1:])
-        return out
+    def snap_down(self, positions: I64) -> I64:
+        """Each byte offset moved back to the start of the character it falls in (UTF-8: at most 3 steps)."""
+        for _ in range(3):
+            inside = self.is_continuation(positions)
+            if not inside.any():
+                break
+            positions = positions - inside
+        return positions
+
+    def snap_up(self, positions: I64) -> I64:
+        """Each byte offset moved forward to the end of the character it falls in."""
+        for _ in range(3):
+            inside = self.is_continuation(positions)
+            if not inside.any():
+                break
+            positions = positions + inside
+        return positions
 
     def char_spans(self, starts: I64, ends: I64) -> tuple[I64, I64]:
         """Character spans of byte spans; a span that cuts a character covers every character it touches."""
@@ -185,7 +219,10 @@ class TextIndex:
         for length, hits in ((2, lead[two]), (3, lead[three])):
             for k in range(length):
                 mask[hits + k] = True
-        breaks = int(np.count_nonzero((first == 0xC2) & (second == 0x85)) + np.count_nonzero(e2_80 & ((third == 0xA8) | (third == 0xA9))))
+        breaks = int(
+            np.count_nonzero((first == 0xC2) & (second == 0x85))
+            + np.count_nonzero(e2_80 & ((third == 0xA8) | (third == 0xA9)))
+        )
         return mask, breaks
 
     @property

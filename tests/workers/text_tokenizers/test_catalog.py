@@ -45,8 +45,23 @@ def test_ids_are_stable() -> None:
 def test_specs_are_complete() -> None:
     for spec in builtin_specs():
         entry = spec.to_dict()
-        assert set(entry) == {"id", "name", "family", "algorithm", "library", "vocab_size", "special_tokens", "source", "licence", "available", "builtin", "description"}
-        assert all(entry[k] for k in ("name", "family", "algorithm", "library", "source", "licence", "description")), spec.id
+        assert set(entry) == {
+            "id",
+            "name",
+            "family",
+            "algorithm",
+            "library",
+            "vocab_size",
+            "special_tokens",
+            "source",
+            "licence",
+            "available",
+            "builtin",
+            "description",
+        }
+        assert all(entry[k] for k in ("name", "family", "algorithm", "library", "source", "licence", "description")), (
+            spec.id
+        )
         assert isinstance(entry["special_tokens"], list) and entry["builtin"] is True
         assert spec.summary() == {k: entry[k] for k in ("id", "name", "family", "algorithm", "vocab_size")}
 
@@ -82,7 +97,9 @@ def test_loading_is_cached_per_process() -> None:
     assert load_tokenizer("builtin:bytes") is load_tokenizer("builtin:bytes")
 
 
-def test_missing_store_makes_tokenizers_unavailable_with_setup_advice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_store_makes_tokenizers_unavailable_with_setup_advice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TOKENSCOPE_MODEL_DIR", str(tmp_path / "empty-store"))
     monkeypatch.setattr(catalog, "_CACHE", {})
     specs = {spec.id: spec for spec in builtin_specs()}

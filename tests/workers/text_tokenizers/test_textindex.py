@@ -55,13 +55,16 @@ def test_character_spans_of_byte_spans() -> None:
     assert index.is_continuation(np.arange(9)).tolist() == [False, False, True, False, True, True, True, False, False]
 
 
-def test_prefix_only_mapping_equals_full_mapping() -> None:
-    text = HARD_TEXTS["emoji"] * 50
+def test_chars_before_and_snapping_match_a_naive_walk() -> None:
+    text = HARD_TEXTS["emoji"] + HARD_TEXTS["indic_thai"]
     index = TextIndex(text)
-    positions = np.arange(0, 100, dtype=np.int64)
-    prefix = index.chars_before(positions)  # small max: counts over a prefix only
-    full = index.char_starts_prefix[positions]
-    assert np.array_equal(prefix, full)
+    data = text.encode()
+    starts = [i for i in range(len(data) + 1) if i == len(data) or (data[i] & 0xC0) != 0x80]
+    positions = np.arange(len(data) + 1, dtype=np.int64)
+    expected = [sum(1 for s in starts if s < p) for p in range(len(data) + 1)]
+    assert index.chars_before(positions).tolist() == expected
+    assert index.snap_down(positions).tolist() == [max(s for s in starts if s <= p) for p in range(len(data) + 1)]
+    assert index.snap_up(positions).tolist() == [min(s for s in starts if s >= p) for p in range(len(data) + 1)]
 
 
 def test_background_warm_up_gives_the_same_answers() -> None:
