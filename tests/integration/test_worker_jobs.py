@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -56,7 +57,9 @@ def test_queued_job_streams_progress_and_matches_the_inline_result(celery_worker
         await communicator.disconnect()
         return events
 
-    events = asyncio.run(follow())
+    # A fresh thread owns its own event loop (another test's browser may hold this thread's loop).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        events = pool.submit(asyncio.run, follow()).result()
     assert events[0]["type"] == "job.snapshot"
     final = events[-1]["job"]
     assert final["status"] == "succeeded", events[-1]

@@ -134,6 +134,8 @@ def test_trace_bookkeeping_and_streaming(target, prompt, baseline) -> None:
             assert step.next_source == "greedy"
         elif step.draft:
             assert step.next_source == "bonus"
+        assert step.next_top is not None and step.next_top.ids[0] == step.next_token  # greedy: the argmax
+        assert step.next_top.strings is not None
         for record in step.draft:
             assert record.top_p is not None and record.top_p.strings is not None
             assert 0.0 <= record.beta <= 1.0 + 1e-6

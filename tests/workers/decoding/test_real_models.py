@@ -12,6 +12,7 @@ import torch
 
 from workers.decoding.drafters import CrossTokenizerDrafter, EarlyExitDrafter, PromptLookupDrafter
 from workers.decoding.engine import MethodConfig, generate
+from workers.decoding.protocols import Drafter
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +60,7 @@ def test_smollm2_autoregressive_equals_hf_generate_and_every_drafter_is_lossless
     from workers.models.early_exit import build_early_exit_drafter
 
     early = build_early_exit_drafter(model, 10)
-    cases = [
+    cases: list[tuple[Drafter, MethodConfig]] = [
         (PromptLookupDrafter(2, 10), MethodConfig(method="speculative", gamma=10)),
         (EarlyExitDrafter(early), MethodConfig(method="speculative", gamma=4)),
         (EarlyExitDrafter(early), MethodConfig(method="speculative", gamma=4, adaptive_gamma=True)),
