@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -15,6 +16,7 @@ from apps.accounts.models import ApiToken, Membership, Role, Team
 from apps.core.errors import ApplicationError, NotFound
 
 TOKEN_PREFIX = "tks_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def hash_token_key(key: str) -> str:
@@ -60,7 +62,10 @@ def api_token_authenticate(*, key: str) -> User | None:
     token = ApiToken.objects.select_related("user").filter(key_hash=hash_token_key(key)).first()
     if token is None or not token.user.is_active:
         return None
-    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        # Recorded at minute resolution: a write on every request would cost more than the request itself.
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
 
 

@@ -60,7 +60,6 @@ def tokenizer_describe(*, team: Team, tokenizer_id: str) -> dict[str, Any]:
 def tokenizer_inputs_for_team(*, team: Team, tokenizer_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Check every id is usable by this team; return the custom ones as pipeline inputs (path, kind, name)."""
     custom: dict[str, dict[str, Any]] = {}
-    builtin_ids = {spec.id: spec for spec in engine_catalog.builtin_specs()}
     for tokenizer_id in tokenizer_ids:
         if tokenizer_id.startswith(CUSTOM_PREFIX):
             row_id = _uuid_or_none(tokenizer_id)
@@ -72,11 +71,11 @@ def tokenizer_inputs_for_team(*, team: Team, tokenizer_ids: list[str]) -> dict[s
                 "kind": row.kind,
                 "name": row.name,
             }
-        elif tokenizer_id not in builtin_ids:
+        elif not engine_catalog.is_builtin(tokenizer_id):
             raise ApplicationError(
                 f"Unknown tokenizer '{tokenizer_id}'. See GET /api/v1/tokenizers/ for the catalogue."
             )
-        elif not builtin_ids[tokenizer_id].available:
+        elif not engine_catalog.get_spec(tokenizer_id).available:
             raise ApplicationError(
                 f"Tokenizer '{tokenizer_id}' is not installed on this server; run the set-up command to prepare it.",
                 status=409,

@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from apps.core.fast_json import FastJSONField
+
 
 class JobStatus(models.TextChoices):
     QUEUED = "queued"
@@ -30,7 +32,7 @@ class Job(models.Model):
     message = models.CharField(max_length=300, blank=True)
     params = models.JSONField(default=dict)
     input_upload = models.ForeignKey("uploads.Upload", on_delete=models.SET_NULL, null=True, blank=True)
-    result = models.JSONField(null=True, blank=True)
+    result = FastJSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     versions = models.JSONField(default=dict, blank=True)
     queue = models.CharField(max_length=16, default="cpu")

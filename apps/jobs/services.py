@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Team
 from apps.core.errors import Conflict
+from apps.core.fast_json import dumps
 from apps.jobs.events import job_event_send
 from apps.jobs.kinds import job_kind
 from apps.jobs.models import FINISHED_STATUSES, Job, JobStatus
@@ -124,7 +125,7 @@ def _finish(job_id: Any, status: JobStatus, **fields: Any) -> Job | None:
 def job_succeed(*, job_id: Any, result: dict[str, Any], versions: dict[str, Any] | None = None) -> Job | None:
     # Round-trip through JSON so what is stored is exactly what any reader will get back.
     job = _finish(
-        job_id, JobStatus.SUCCEEDED, result=json.loads(json.dumps(result)), versions=versions or {}, message="done"
+        job_id, JobStatus.SUCCEEDED, result=orjson.loads(dumps(result)), versions=versions or {}, message="done"
     )
     if job is not None:
         job_event_send(job.id, {"type": "job.finished", "job": job_snapshot(job)})

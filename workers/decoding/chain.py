@@ -3,7 +3,9 @@
 One target forward over ``[pending, x₁ … x_γ]`` gives p₁ … p_{γ+1}. Sampling mode: accept xᵢ while uᵢ < min(1,
 pᵢ(xᵢ)/qᵢ(xᵢ)); at the first rejection resample from norm(max(0, pᵢ − qᵢ)); if all are accepted draw a bonus token
 from p_{γ+1}. Greedy mode: accept while xᵢ = argmax pᵢ, then emit argmax at the stop position, which makes the output
-token-identical to greedy autoregressive decoding. An empty draft is an ordinary autoregressive step.
+token-identical to greedy autoregressive decoding (exactly so in float32 on CPU, as the tests check; in half
+precision on a GPU a multi-token forward may round differently from single-token ones and flip a near-tie, which is
+numerical, not a property of the rule). An empty draft is an ordinary autoregressive step.
 
 The decision is vectorised (one gather, one comparison, one argmax over the block): no per-token Python work happens
 before the decision; the per-token trace records are built afterwards from a handful of bulk ``tolist`` calls.
@@ -110,6 +112,7 @@ class ChainVerifier:
             target_forwards=1,
             target_ms=forward_ms,
             residual_top=residual_top,
+            next_top=top_k_lists(p[k][None], top_k)[0],
             target_probs=p,
         )
 

@@ -206,6 +206,7 @@ def generate(
             draft_kv_rollback=draft.kv_rollback,
             lossless=rule.lossless,
             residual_top=verification.residual_top,
+            next_top=verification.next_top,
             extra={**draft.extra, **verification.extra},
         )
         if strings is not None:

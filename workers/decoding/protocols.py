@@ -62,6 +62,8 @@ class Verification:
     target_forwards: int
     target_ms: float
     residual_top: TopK | None = None
+    next_top: TopK | None = None
+    """Top-k of the target distribution at the resolving position."""
     target_probs: torch.Tensor | None = None
     """``[n + 1, V]`` target distributions of the verified positions (for drafters that learn from them, such as
     Token Recycling); not serialised."""

@@ -98,6 +98,8 @@ class StepRecord:
     draft_kv_rollback: int
     lossless: bool
     residual_top: TopK | None = None
+    next_top: TopK | None = None
+    """Top-k of the target distribution at the position the emitted token resolves (what it was chosen among)."""
     next_text: str | None = None
     accepted_text: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -278,6 +280,7 @@ def fill_strings(record: StepRecord, token_text: Callable[[int], str]) -> None:
         for top in (draft.top_p, draft.top_q):
             if top is not None:
                 top.strings = [token_text(t) for t in top.ids]
-    if record.residual_top is not None:
-        record.residual_top.strings = [token_text(t) for t in record.residual_top.ids]
+    for top in (record.residual_top, record.next_top):
+        if top is not None:
+            top.strings = [token_text(t) for t in top.ids]
     record.next_text = token_text(record.next_token)

@@ -41,9 +41,14 @@ STREAM_MAX_STEPS = 32
 class Loaded(Protocol):
     """What the pipeline needs from ``workers.models.registry.LoadedModel``."""
 
-    model: Any
-    tokenizer: Any
-    spec: Any
+    @property
+    def model(self) -> Any: ...
+
+    @property
+    def tokenizer(self) -> Any: ...
+
+    @property
+    def spec(self) -> Any: ...
 
 
 Loader = Callable[[str], Loaded]
@@ -435,7 +440,10 @@ def _lossless_note(kind: str | None, greedy: bool, rule_lossless: bool) -> dict[
     if not rule_lossless:
         return {"lossless": False, "note": "This verification rule changes the output distribution."}
     if greedy:
-        note = "Greedy: the output is token-for-token the target's greedy output (checked against the baseline)."
+        note = (
+            "Greedy: the output is token-for-token the target's greedy output (checked against the baseline). In half "
+            "precision on a GPU, multi-token and single-token forwards can round differently and flip a near-tie."
+        )
     elif kind in ("prompt_lookup", "cross_tokenizer"):
         note = (
             "Sampling with a deterministic draft (q is a point mass): a draft token x is accepted with probability "
