@@ -94,16 +94,15 @@ def celery_worker(transactional_db: None, embedded_redis: str, tmp_path: Path) -
     worker.stop()
 
 
-@pytest.fixture
-def live_server_url(transactional_db: None, embedded_redis: str, tmp_path: Path) -> Iterator[str]:
-    """The real ASGI app under daphne, as a user's browser reaches it."""
+def start_daphne(redis_url: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[ManagedProcess, str]:
+    """The real ASGI app under daphne, as a user's browser reaches it; returns the process and its base URL."""
     import urllib.request
 
     port = free_port()
     server = ManagedProcess(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webapp.asgi:application"],
-        subprocess_env(embedded_redis),
-        tmp_path / "daphne.log",
+        {**subprocess_env(redis_url), **(extra_env or {})},
+        log_dir / "daphne.log",
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -115,5 +114,4 @@ def live_server_url(transactional_db: None, embedded_redis: str, tmp_path: Path)
             return False
 
     wait_for(healthy, 60, "daphne serving /healthz", server)
-    yield url
-    server.stop()
+    return server, url

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ManagedProcess, subprocess_env, wait_for
-from webapp.embedded_redis import free_port
+from tests.conftest import ManagedProcess, start_daphne
 
 # Playwright's sync API keeps an event loop on the main thread; Django's ORM calls in these tests are still
 # synchronous and single-threaded, so its async-safety guard does not apply here.
@@ -50,23 +47,7 @@ def app_url(
     transactional_db: None, embedded_redis: str, celery_worker: ManagedProcess, tmp_path: Path
 ) -> Iterator[str]:
     """daphne serving the built front end and the API, with a worker behind it."""
-    port = free_port()
-    env = {**subprocess_env(embedded_redis), "TOKENIZE_SYNC_MAX_BYTES": str(E2E_SYNC_LIMIT)}
-    server = ManagedProcess(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webapp.asgi:application"],
-        env,
-        tmp_path / "daphne.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
-
-    wait_for(healthy, 60, "daphne serving /healthz", server)
+    server, url = start_daphne(embedded_redis, tmp_path, {"TOKENIZE_SYNC_MAX_BYTES": str(E2E_SYNC_LIMIT)})
     yield url
     server.stop()
 
