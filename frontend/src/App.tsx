@@ -6,12 +6,14 @@ import { HistoryPage } from './pages/HistoryPage';
 import { LabPage } from './pages/LabPage';
 import { LoginPage } from './pages/LoginPage';
 import { ResultPage } from './pages/ResultPage';
+import { SpeculativePage } from './pages/SpeculativePage';
 import { TeamPage } from './pages/TeamPage';
 import { Link, matchRoute, navigate, useLocation } from './router';
 import { SessionProvider, useSession } from './session';
 
 const TITLES: Record<string, string> = {
   lab: 'Tokenize',
+  speculative: 'Speculative decoding',
   history: 'History',
   catalog: 'Catalogue',
   settings: 'Team',
@@ -55,6 +57,9 @@ function Routes() {
       break;
     case 'result':
       page = <ResultPage id={route.id} />;
+      break;
+    case 'speculative':
+      page = <SpeculativePage />;
       break;
     case 'history':
       page = <HistoryPage />;

@@ -36,6 +36,7 @@ export function navigate(to: string, opts: { replace?: boolean } = {}): void {
 export type Route =
   | { name: 'lab' }
   | { name: 'result'; id: string }
+  | { name: 'speculative' }
   | { name: 'history' }
   | { name: 'catalog' }
   | { name: 'settings' }
@@ -47,6 +48,7 @@ export function matchRoute(pathname: string): Route {
   if (p === '/') return { name: 'lab' };
   const m = /^\/results\/([^/]+)$/.exec(p);
   if (m) return { name: 'result', id: decodeURIComponent(m[1]) };
+  if (p === '/speculative') return { name: 'speculative' };
   if (p === '/history') return { name: 'history' };
   if (p === '/catalog' || p === '/catalogue') return { name: 'catalog' };
   if (p === '/settings') return { name: 'settings' };
@@ -70,4 +72,24 @@ export function Link({ to, onClick, children, ...rest }: LinkProps) {
       {children}
     </a>
   );
+}
+
+// Which main section a page belongs to when the path alone does not say (a /results/<id> page of a speculative job
+// belongs to "Speculative decoding"): set by the page, read by the nav.
+let navSection: string | null = null;
+const sectionListeners = new Set<() => void>();
+
+export function setNavSection(section: string | null): void {
+  if (section === navSection) return;
+  navSection = section;
+  sectionListeners.forEach((cb) => cb());
+}
+
+function subscribeSection(cb: () => void): () => void {
+  sectionListeners.add(cb);
+  return () => sectionListeners.delete(cb);
+}
+
+export function useNavSection(): string | null {
+  return useSyncExternalStore(subscribeSection, () => navSection, () => navSection);
 }

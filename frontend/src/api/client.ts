@@ -5,9 +5,14 @@ import type {
   ApiTokenCreated,
   ExportFormat,
   Job,
+  LanguageModel,
   LoginRequest,
   Me,
   Paginated,
+  SpeculativeJob,
+  SpeculativeRequest,
+  TeamMember,
+  TeamMemberRequest,
   TokenizeJob,
   TokenizeRequest,
   Tokenizer,
@@ -214,6 +219,16 @@ export const api = {
     if (baseline) form.set('baseline', baseline);
     return send<TokenizeJob>('tokenize/', { method: 'POST', body: form, signal });
   },
+
+  teamMembers: (slug: string, signal?: AbortSignal) =>
+    request<TeamMember[] | Paginated<TeamMember>>(`teams/${encodeURIComponent(slug)}/members/`, { signal }),
+  addTeamMember: (slug: string, body: TeamMemberRequest) =>
+    request<TeamMember>(`teams/${encodeURIComponent(slug)}/members/`, { method: 'POST', body }),
+
+  models: (signal?: AbortSignal) => request<LanguageModel[]>('models/', { signal }),
+  /** 202 with the queued job; 400 `{message}` for parameters the server refuses. */
+  speculative: (body: SpeculativeRequest, signal?: AbortSignal) =>
+    send<SpeculativeJob>('speculative/', { method: 'POST', body, signal }),
 
   jobs: (query: { kind?: string; page?: number }, signal?: AbortSignal) =>
     request<Paginated<Job>>('jobs/', { query, signal }),

@@ -87,6 +87,7 @@ export type TokenKind = 'normal' | 'special' | 'unknown' | 'byte_fallback' | 'pa
 
 export interface Token {
   id: number;
+  /** The input characters the token covers: text[start:end]. */
   text: string;
   /** Raw bytes of the token, hex encoded. */
   bytes: string;
@@ -97,7 +98,8 @@ export interface Token {
 }
 
 export interface NumberChunks {
-  pattern: string;
+  /** null when the input has no digit runs. */
+  pattern: string | null;
   examples: [string, string[]][];
 }
 
@@ -150,7 +152,15 @@ export interface TokenizeResult {
   input: InputSummary;
   baseline: string | null;
   results: TokenizerResult[];
-  boundaries: { disagree: [number, number][] };
+  boundaries: {
+    disagree: [number, number][];
+    /** Number of disagreement ranges (may exceed disagree.length when the list is truncated). */
+    disagree_count?: number;
+    /** Shared token edges / all token edges, in [0, 1]. */
+    agreement?: number | null;
+    /** The disagree list was cut to a display limit. */
+    truncated?: boolean;
+  };
 }
 
 // ---- jobs ----------------------------------------------------------------------------------------------------
@@ -166,6 +176,8 @@ export interface Job<R = unknown> {
   title: string;
   status: JobStatus;
   progress: number;
+  /** Latest progress message, e.g. "tokenizing with cl100k_base" (sent by the backend, not in docs/api.md). */
+  message?: string | null;
   params: Record<string, unknown>;
   result: R | null;
   error: string | null;
@@ -188,6 +200,212 @@ export interface Paginated<T> {
 }
 
 export type ExportFormat = 'json' | 'csv';
+
+// ---- team members ----------------------------------------------------------------------------------------------
+export interface TeamMember {
+  username: string;
+  role: Role;
+  joined_at: string | null;
+}
+
+export interface TeamMemberRequest {
+  username: string;
+  role: Role;
+}
+
+// ---- language models (catalogue) -----------------------------------------------------------------------------
+export interface LanguageModel {
+  id: string;
+  name: string;
+  family: string;
+  /** Where it comes from: `bundled`, `local` or `hub`. */
+  kind: string;
+  source: string;
+  licence: string;
+  params: number | null;
+  context_length: number | null;
+  vocab_size: number | null;
+  /** The matching text-tokenizer catalogue id, when there is one (same id ⇒ same vocabulary). */
+  tokenizer_id: string | null;
+  /** Has a chat template. */
+  chat: boolean;
+  available: boolean;
+}
+
+// ---- speculative decoding (workers/pipelines/speculative.py, workers/decoding/trace.py) -----------------------
+export type SpecMethod = 'speculative' | 'autoregressive';
+export type ChainDrafterKind = 'prompt_lookup' | 'draft_model' | 'early_exit' | 'cross_tokenizer';
+export type TreeDrafterKind = 'multi_draft' | 'tree_fixed' | 'tree_dyspec' | 'token_recycling';
+export type DrafterKind = ChainDrafterKind | TreeDrafterKind;
+
+/** `{kind, model?, ...parameters}`; parameters are per kind (see lib/speculative.ts DRAFTERS). */
+export interface DrafterSpec {
+  kind: DrafterKind;
+  model?: string;
+  [param: string]: unknown;
+}
+
+export interface SpeculativeRequest {
+  target: string;
+  method: SpecMethod;
+  drafter?: DrafterSpec;
+  prompt: string;
+  chat_template: boolean;
+  gamma?: number;
+  adaptive_gamma?: boolean;
+  max_new_tokens?: number;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  seed?: number;
+  run_baseline?: boolean;
+}
+
+export interface TopK {
+  ids: number[];
+  probs: number[];
+  strings: string[] | null;
+}
+
+export type DraftDecision = 'accepted' | 'rejected' | 'unverified';
+/** residual: resampled from norm(max(0, p − q)) after a rejection; bonus: every draft accepted, drawn from the next
+ * target distribution; greedy: argmax correction; sample: a plain autoregressive draw (no draft). */
+export type NextSource = 'residual' | 'bonus' | 'greedy' | 'sample';
+
+/** One drafted token: a chain element, or a tree node with its parent (-1 = the root / last committed token). */
+export interface DraftTokenRecord {
+  node: number;
+  parent: number;
+  depth: number;
+  token: number;
+  q: number;
+  p: number;
+  /** min(1, p/q) in sampling mode; 1 or 0 (argmax match) in greedy mode. */
+  accept_prob: number;
+  /** The uniform draw compared with accept_prob (null in greedy mode or when never tested). */
+  u: number | null;
+  decision: DraftDecision;
+  /** Σ min(p, q) at this position (1 − total variation). */
+  beta: number;
+  entropy_p: number;
+  entropy_q: number;
+  top_p: TopK | null;
+  top_q: TopK | null;
+  text: string | null;
+}
+
+export interface StepRecord {
+  index: number;
+  method: string;
+  draft_source: string;
+  gamma: number;
+  prefix_len_before: number;
+  prefix_len_after: number;
+  draft: DraftTokenRecord[];
+  is_tree: boolean;
+  first_rejection: number | null;
+  accepted_count: number;
+  next_token: number;
+  next_source: NextSource;
+  next_prob: number;
+  next_u: number | null;
+  /** Tokens appended this step: accepted drafts, then the target's token (cut at EOS). */
+  emitted: number[];
+  draft_ms: number;
+  verify_ms: number;
+  overhead_ms: number;
+  target_forwards: number;
+  draft_forwards: number;
+  kv_rollback: number;
+  draft_kv_rollback: number;
+  lossless: boolean;
+  residual_top: TopK | null;
+  next_text: string | null;
+  /** The text this step added (a diff of full decodes, so leading spaces are right). */
+  accepted_text: string | null;
+  extra: Record<string, unknown>;
+}
+
+export interface TraceSummary {
+  new_tokens: number;
+  steps: number;
+  target_calls: number;
+  draft_forwards: number;
+  drafted: number;
+  accepted: number;
+  acceptance_rate: number | null;
+  alpha: number | null;
+  acceptance_by_position: number[];
+  mean_beta: number | null;
+  mean_beta_by_position: number[];
+  mean_gamma: number;
+  tokens_per_target_call: number;
+  theoretical_tokens_per_call: number | null;
+  prefill_ms: number;
+  decode_ms: number;
+  total_ms: number;
+  tokens_per_s: number;
+  draft_ms: number;
+  verify_ms: number;
+  overhead_ms: number;
+  target_ms_per_call: number | null;
+  draft_ms_per_token: number | null;
+  cost_ratio: number | null;
+  theoretical_speedup: number | null;
+  stop_reason: string;
+  measured_speedup: number | null;
+  baseline_tokens_per_s: number | null;
+  output_matches_baseline: boolean | null;
+}
+
+export interface Trace {
+  method: string;
+  drafter: string | null;
+  verifier: string | null;
+  lossless: boolean;
+  sampling: { temperature: number; top_k: number; top_p: number };
+  seed: number;
+  gamma: number;
+  adaptive_gamma: boolean;
+  prompt_len: number;
+  max_new_tokens: number;
+  target: string;
+  draft_model: string | null;
+  device: string;
+  steps: StepRecord[];
+  summary: TraceSummary | null;
+  notes: string[];
+}
+
+export interface ModelRef {
+  ref: string;
+  id: string;
+  name: string;
+}
+
+export interface SpeculativeResult {
+  target: ModelRef;
+  /** null for the autoregressive method; `model` is the draft model (or the drafter's own name, or null). */
+  drafter: { kind: DrafterKind; model: ModelRef | string | null; [param: string]: unknown } | null;
+  method: SpecMethod;
+  prompt_ids: number[];
+  prompt_text: string;
+  output_ids: number[];
+  output_text: string;
+  trace: Trace;
+  baseline: { output_ids: number[]; output_text: string; summary: TraceSummary } | null;
+  lossless: { lossless: boolean; note: string };
+  versions?: Record<string, string>;
+}
+
+/** `job.partial` payload of a speculative job: the steps finished since the previous batch and their text. */
+export interface SpeculativePartial {
+  phase: 'speculative' | 'autoregressive' | 'baseline';
+  steps: StepRecord[];
+  text: string;
+}
+
+export type SpeculativeJob = Job<SpeculativeResult>;
 
 // ---- websocket -----------------------------------------------------------------------------------------------
 export type JobEvent =

@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { ApiError, api } from '../api/client';
 import { isFinished, type Job } from '../api/types';
+import type { JobStreamState } from '../hooks/jobStream';
 import { useJobStream } from '../hooks/useJobStream';
 import { ErrorBanner, Notice, ProgressBar } from './common';
 
@@ -10,10 +11,16 @@ interface Props {
   onSucceeded: (job: Job) => void;
   /** Called when the job ends without a result (failed or cancelled). */
   onEnded?: (status: 'failed' | 'cancelled', error: string | null) => void;
+  /** Text under the title while the job runs (default: the tokenize job's "large input" note). */
+  description?: ReactNode;
+  /** Progress text while running when the server sent no message (default "Tokenizing…"). */
+  runningLabel?: string;
+  /** Live content fed by the same websocket (e.g. streamed partial results), shown under the progress bar. */
+  children?: (stream: JobStreamState) => ReactNode;
 }
 
 /** Live progress of a queued job, fed by the websocket, with a Cancel button. */
-export function JobProgress({ job, onSucceeded, onEnded }: Props) {
+export function JobProgress({ job, onSucceeded, onEnded, description, runningLabel = 'Tokenizing…', children }: Props) {
   const stream = useJobStream(job.id, { initialJob: job });
   const [cancelling, setCancelling] = useState(false);
   const [cancelError, setCancelError] = useState<unknown>(null);
@@ -30,18 +37,26 @@ export function JobProgress({ job, onSucceeded, onEnded }: Props) {
   const finalJob = usePolled ? polled : stream.job;
   const finalError = usePolled ? polled.error : stream.error;
 
+  // Poll while the socket is not open, or has been silent for a while. A ref keeps the interval alive across
+  // quick connect/close flickers (a socket that opens and then fails would otherwise reset the timer forever).
+  const live = useRef({ connection: stream.connection, lastChange: Date.now() });
   useEffect(() => {
-    if (streamDone || stream.fatal || stream.connection === 'open' || stream.connection === 'idle') return;
+    live.current = { connection: stream.connection, lastChange: Date.now() };
+  }, [stream.connection, stream.progress, stream.message]);
+  useEffect(() => {
+    if (streamDone || stream.fatal) return;
     const timer = setInterval(() => {
+      const { connection, lastChange } = live.current;
+      if (connection === 'open' && Date.now() - lastChange < 15000) return;
       api
         .job(job.id)
         .then(setPolled)
         .catch(() => {
           /* keep trying; the websocket may come back */
         });
-    }, 5000);
+    }, 4000);
     return () => clearInterval(timer);
-  }, [streamDone, stream.fatal, stream.connection, job.id]);
+  }, [streamDone, stream.fatal, job.id]);
 
   useEffect(() => {
     if (reported.current || !status) return;
@@ -80,7 +95,7 @@ export function JobProgress({ job, onSucceeded, onEnded }: Props) {
   const label =
     status === 'queued'
       ? 'Queued — waiting for a worker…'
-      : stream.message || (status === 'running' ? 'Tokenizing…' : status === 'succeeded' ? 'Loading the result…' : 'Starting…');
+      : stream.message || (status === 'running' ? runningLabel : status === 'succeeded' ? 'Loading the result…' : 'Starting…');
 
   return (
     <div className="card job-progress" data-testid="job-progress" data-status={status ?? 'unknown'}>
@@ -90,7 +105,9 @@ export function JobProgress({ job, onSucceeded, onEnded }: Props) {
       </div>
       {running && (
         <>
-          <p className="muted">This input is large, so it runs as a background job. You can leave this page: the result will be in History.</p>
+          <p className="muted">
+            {description ?? 'This input is large, so it runs as a background job. You can leave this page: the result will be in History.'}
+          </p>
           <ProgressBar value={Math.max(stream.progress, polled?.progress ?? 0)} label="Job progress" indeterminate={status === 'queued' && stream.progress === 0 && !polled?.progress} />
           <div className="job-progress-foot">
             <span className="progress-message" aria-live="polite">
@@ -104,6 +121,7 @@ export function JobProgress({ job, onSucceeded, onEnded }: Props) {
         </>
       )}
       {status === 'succeeded' && !fetchError && <ProgressBar value={1} label="Job progress" />}
+      {children?.(stream)}
       {status === 'failed' && <ErrorBanner error={new Error(finalError || 'The job failed.')} title="The job failed" />}
       {status === 'cancelled' && <Notice kind="warn">The job was cancelled.</Notice>}
       {stream.fatal && <ErrorBanner error={new Error(stream.fatal)} />}

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { Link, navigate, useLocation } from '../router';
+import { Link, navigate, useLocation, useNavSection } from '../router';
 import { useSession } from '../session';
 
 export function Logo() {
@@ -14,10 +14,16 @@ export function Logo() {
 }
 
 const NAV = [
-  { to: '/', label: 'Tokenize', match: (p: string) => p === '/' || p.startsWith('/results/') },
-  { to: '/history', label: 'History', match: (p: string) => p.startsWith('/history') },
-  { to: '/catalog', label: 'Catalogue', match: (p: string) => p.startsWith('/catalog') },
-  { to: '/settings', label: 'Team', match: (p: string) => p.startsWith('/settings') },
+  { to: '/', label: 'Tokenize', testId: 'nav-tokenize', match: (p: string, section: string | null) => p === '/' || (p.startsWith('/results/') && section !== 'speculative') },
+  {
+    to: '/speculative',
+    label: 'Speculative decoding',
+    testId: 'nav-speculative',
+    match: (p: string, section: string | null) => p.startsWith('/speculative') || (p.startsWith('/results/') && section === 'speculative'),
+  },
+  { to: '/history', label: 'History', testId: 'nav-history', match: (p: string) => p.startsWith('/history') },
+  { to: '/catalog', label: 'Catalogue', testId: 'nav-catalogue', match: (p: string) => p.startsWith('/catalog') },
+  { to: '/settings', label: 'Team', testId: 'nav-team', match: (p: string) => p.startsWith('/settings') },
 ];
 
 function TeamSwitcher() {
@@ -108,6 +114,7 @@ function UserMenu() {
 
 export function Layout({ children }: { children: ReactNode }) {
   const { pathname } = useLocation();
+  const section = useNavSection();
   return (
     <div className="app">
       <a href="#main" className="skip-link">
@@ -121,7 +128,7 @@ export function Layout({ children }: { children: ReactNode }) {
           </Link>
           <nav className="nav" aria-label="Main">
             {NAV.map((n) => (
-              <Link key={n.to} to={n.to} className={`nav-link${n.match(pathname) ? ' is-active' : ''}`} aria-current={n.match(pathname) ? 'page' : undefined} data-testid={`nav-${n.label.toLowerCase()}`}>
+              <Link key={n.to} to={n.to} className={`nav-link${n.match(pathname, section) ? ' is-active' : ''}`} aria-current={n.match(pathname, section) ? 'page' : undefined} data-testid={n.testId}>
                 {n.label}
               </Link>
             ))}

@@ -133,7 +133,12 @@ export function ResultView({ job, result }: { job: Job | null; result: TokenizeR
     [result.results],
   );
   const baseline = result.baseline ?? null;
-  const agreement = useMemo(() => (cps ? agreementRatio(cps.length, disagree) : null), [cps, disagree]);
+  const agreement = useMemo(() => {
+    const fromServer = result.boundaries?.agreement;
+    if (typeof fromServer === 'number') return fromServer;
+    return cps ? agreementRatio(cps.length, disagree) : null;
+  }, [cps, disagree, result.boundaries]);
+  const disagreeCount = result.boundaries?.disagree_count ?? disagree.length;
   const spread = useMemo(() => tokenSpread(result.results), [result.results]);
 
   const onShowAll = useCallback((panel: number) => {
@@ -320,7 +325,7 @@ export function ResultView({ job, result }: { job: Job | null; result: TokenizeR
             </span>
           )}
           {agreement !== null && result.results.length > 1 && (
-            <span title="Share of characters where all tokenizers agree on token boundaries">
+            <span title="Share of token edges (character positions where a token starts or ends) that every tokenizer shares">
               boundary agreement <strong>{formatPercent(agreement, 0)}</strong>
             </span>
           )}
@@ -379,7 +384,7 @@ export function ResultView({ job, result }: { job: Job | null; result: TokenizeR
           <>
             <label className="toggle">
               <input type="checkbox" checked={showDisagree} onChange={(e) => setShowDisagree(e.target.checked)} data-testid="disagree-toggle" />
-              Underline disagreements <span className="muted">({formatInt(disagree.length)})</span>
+              Underline disagreements <span className="muted">({formatInt(disagreeCount)}{result.boundaries?.truncated ? ', first ones shown' : ''})</span>
             </label>
             <label className="toggle">
               <input type="checkbox" checked={syncScroll} onChange={(e) => setSyncScroll(e.target.checked)} />

@@ -37,6 +37,11 @@ describe('jobStreamReducer', () => {
     expect(isStreamFinished(s)).toBe(false);
   });
 
+  it('takes the progress message from the snapshot when the backend sends one', () => {
+    const s = ev(start, { type: 'job.snapshot', job: job({ status: 'running', message: 'tokenizing with o200k_base' }) });
+    expect(s.message).toBe('tokenizing with o200k_base');
+  });
+
   it('applies progress events, never going backwards', () => {
     let s = ev(start, { type: 'job.snapshot', job: job() });
     s = ev(s, { type: 'job.progress', job_id: 'j1', progress: 0.5, message: 'tokenizing with cl100k_base' });
@@ -131,5 +136,17 @@ describe('helpers', () => {
     expect(fatalCloseMessage(4403)).toMatch(/access/);
     expect(fatalCloseMessage(4404)).toMatch(/does not exist/);
     expect(fatalCloseMessage(1006)).toBeNull();
+  });
+});
+
+describe('partials', () => {
+  it('keeps every job.partial payload in order, and the latest one', () => {
+    let s = initialJobStreamState('j1');
+    s = jobStreamReducer(s, { type: 'event', event: { type: 'job.partial', job_id: 'j1', partial: { steps: [1] } } });
+    s = jobStreamReducer(s, { type: 'event', event: { type: 'job.partial', job_id: 'j1', partial: { steps: [2, 3] } } });
+    s = jobStreamReducer(s, { type: 'event', event: { type: 'job.partial', job_id: 'other', partial: { steps: [9] } } });
+    expect(s.partial).toEqual({ steps: [2, 3] });
+    expect(s.partials).toEqual([{ steps: [1] }, { steps: [2, 3] }]);
+    expect(jobStreamReducer(s, { type: 'reset', jobId: 'j2' }).partials).toEqual([]);
   });
 });

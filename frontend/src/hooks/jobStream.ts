@@ -9,7 +9,11 @@ export interface JobStreamState {
   status: JobStatus | null;
   progress: number;
   message: string | null;
+  /** The latest `job.partial` payload. */
   partial: unknown;
+  /** Every `job.partial` payload received since the stream (re)started, in order (partials can be deltas, e.g. the
+   * speculative job's batches of finished steps; several may arrive between two renders). */
+  partials: unknown[];
   error: string | null;
   connection: Connection;
   /** Set when the server refused the connection (4403 / 4404): no more retries. */
@@ -30,8 +34,9 @@ export function initialJobStreamState(jobId: string | null = null, job: Job | nu
     job,
     status: job?.status ?? null,
     progress: job ? clamp01(job.progress) : 0,
-    message: null,
+    message: job?.message ?? null,
     partial: null,
+    partials: [],
     error: job?.error ?? null,
     connection: 'idle',
     fatal: null,
@@ -50,7 +55,8 @@ function fromJob(state: JobStreamState, job: Job): JobStreamState {
     job,
     status: job.status,
     progress: job.status === 'succeeded' ? 1 : Math.max(clamp01(job.progress), job.status === state.status ? state.progress : 0),
-    error: job.status === 'failed' ? (job.error ?? state.error ?? 'The job failed.') : null,
+    error: job.status === 'failed' ? job.error || state.error || 'The job failed.' : null,
+    message: job.message || state.message,
   };
 }
 
@@ -95,7 +101,7 @@ function applyEvent(state: JobStreamState, ev: JobEvent): JobStreamState {
     }
     case 'job.partial':
       if (!belongs(ev.job_id)) return state;
-      return { ...state, partial: ev.partial };
+      return { ...state, partial: ev.partial, partials: [...state.partials, ev.partial] };
     case 'job.failed':
       if (!belongs(ev.job_id)) return state;
       return {

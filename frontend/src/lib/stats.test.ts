@@ -60,6 +60,12 @@ describe('metric rows', () => {
     expect(numberChunksLabel(a)).toBe('1-3 digits, left to right · 12345 → 123|45');
   });
 
+  it('says when the input has no numbers', () => {
+    const none = result('n', [], { number_chunks: { pattern: null, examples: [] } });
+    expect(numberChunksLabel(none)).toBe('— (no numbers)');
+    expect(numberChunksLabel(result('m', [], { number_chunks: null }))).toBe('— (no numbers)');
+  });
+
   it('has a help text for every metric', () => {
     for (const m of METRICS) expect(m.help.length).toBeGreaterThan(10);
   });

@@ -26,9 +26,10 @@ function relativeCostLabel(rel: number | null | undefined, isBaseline: boolean):
 
 export function numberChunksLabel(r: TokenizerResult): string {
   const nc = r.stats.number_chunks;
-  if (!nc) return '—';
+  if (!nc || (!nc.pattern && !nc.examples?.length)) return '— (no numbers)';
   const ex = nc.examples?.[0];
-  return ex ? `${nc.pattern} · ${ex[0]} → ${ex[1].join('|')}` : nc.pattern;
+  const example = ex ? `${ex[0]} → ${ex[1].join('|')}` : '';
+  return [nc.pattern, example].filter(Boolean).join(' · ');
 }
 
 export const METRICS: Metric[] = [

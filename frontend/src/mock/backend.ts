@@ -1,7 +1,10 @@
 // Dev/demo only (`vite --mode mock`): a fake Tokenscope backend inside the browser.
 // It patches window.fetch for /api/v1/ and window.WebSocket for /ws/jobs/, following docs/api.md.
-import type { ApiTokenCreated, Job, JobEvent, Me, Tokenizer, TokenizeResult } from '../api/types';
+import type { ApiTokenCreated, Job, JobEvent, LanguageModel, Me, SpeculativeResult, TeamMember, Tokenizer, TokenizeResult } from '../api/types';
 import meFixture from '../fixtures/me.json';
+import specGreedy from '../fixtures/speculative-greedy.json';
+import specSampled from '../fixtures/speculative-sampled.json';
+import specTree from '../fixtures/speculative-tree.json';
 import tokenizersFixture from '../fixtures/tokenizers.json';
 import { fakeTokenize } from './fakeTokenizers';
 
@@ -13,6 +16,7 @@ interface State {
   tokenizers: Tokenizer[];
   jobs: Job[];
   apiTokens: ApiTokenCreated[];
+  members: TeamMember[];
   listeners: Map<string, Set<(ev: JobEvent) => void>>;
 }
 
@@ -24,8 +28,54 @@ const state: State = {
   apiTokens: [
     { id: 1, name: 'cluster jobs', key: 'tsk_0000', prefix: 'tsk_7f3a', created_at: new Date(Date.now() - 86400e3 * 12).toISOString(), last_used_at: new Date(Date.now() - 3600e3 * 5).toISOString() },
   ],
+  members: [
+    { username: 'local', role: 'owner', joined_at: new Date(Date.now() - 86400e3 * 40).toISOString() },
+    { username: 'mira', role: 'member', joined_at: new Date(Date.now() - 86400e3 * 20).toISOString() },
+    { username: 'jonas', role: 'viewer', joined_at: new Date(Date.now() - 86400e3 * 3).toISOString() },
+  ],
   listeners: new Map(),
 };
+
+const MODELS: LanguageModel[] = [
+  { id: 'smollm2-135m-instruct', name: 'SmolLM2-135M-Instruct', family: 'llama', kind: 'bundled', source: 'demo', licence: 'Apache-2.0', params: 134515008, context_length: 8192, vocab_size: 49152, tokenizer_id: 'tokenizers:smollm2', chat: true, available: true },
+  { id: 'gemma-3-270m', name: 'Gemma 3 270M (base)', family: 'gemma3', kind: 'bundled', source: 'demo', licence: 'Gemma Terms of Use', params: 268098176, context_length: 32768, vocab_size: 262144, tokenizer_id: 'tokenizers:gemma-3', chat: false, available: true },
+];
+
+/** Demo speculative runs replay recorded traces: tree kinds the tree run, sampling the sampled run, else greedy. */
+function recordedRun(params: Record<string, unknown>): SpeculativeResult {
+  const drafter = (params.drafter ?? {}) as { kind?: string };
+  if (drafter.kind && ['multi_draft', 'tree_fixed', 'tree_dyspec', 'token_recycling'].includes(drafter.kind)) return specTree as unknown as SpeculativeResult;
+  return ((Number(params.temperature) || 0) > 0 ? specSampled : specGreedy) as unknown as SpeculativeResult;
+}
+
+function runSpeculative(job: Job) {
+  const result = recordedRun(job.params);
+  const steps = result.trace.steps;
+  let i = 0;
+  let tokens = 0;
+  const total = Number(job.params.max_new_tokens) || 128;
+  const tick = () => {
+    if (job.status === 'cancelled') return;
+    job.status = 'running';
+    job.started_at ??= new Date().toISOString();
+    const batch = steps.slice(i, i + 2);
+    i += batch.length;
+    tokens += batch.reduce((n, s) => n + s.emitted.length, 0);
+    job.progress = Math.min(0.95, 0.05 + 0.9 * (i / steps.length));
+    emit(job.id, { type: 'job.progress', job_id: job.id, progress: job.progress, message: `speculative: ${tokens}/${total} tokens` });
+    emit(job.id, { type: 'job.partial', job_id: job.id, partial: { phase: 'speculative', steps: batch, text: batch.map((s) => s.accepted_text ?? '').join('') } });
+    if (i < steps.length) setTimeout(tick, 450);
+    else {
+      job.result = result;
+      job.status = 'succeeded';
+      job.progress = 1;
+      job.finished_at = new Date().toISOString();
+      // like the real server: the finished event carries no result (the client fetches the job)
+      emit(job.id, { type: 'job.finished', job: { ...job, result: null } });
+    }
+  };
+  setTimeout(tick, 700);
+}
 
 const json = (status: number, body: unknown) =>
   new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
@@ -100,6 +150,33 @@ function seed() {
     job.created_at = new Date(Date.now() - (i + 1) * 3600e3 * (i * 9 + 2)).toISOString();
     state.jobs.push(job);
   });
+  const specRuns: [Record<string, unknown>, SpeculativeResult, string][] = [
+    [{ target: 'smollm2-135m-instruct', method: 'speculative', drafter: { kind: 'prompt_lookup' }, prompt: 'Repeat exactly: the quick brown fox jumps over the lazy dog.', chat_template: true, gamma: 5, max_new_tokens: 32, temperature: 0 }, specGreedy as unknown as SpeculativeResult, 'local'],
+    [{ target: 'smollm2-135m-instruct', method: 'speculative', drafter: { kind: 'prompt_lookup' }, prompt: 'Repeat exactly: the quick brown fox jumps over the lazy dog.', chat_template: true, gamma: 5, max_new_tokens: 24, temperature: 0.8, seed: 3 }, specSampled as unknown as SpeculativeResult, 'mira'],
+    [{ target: 'smollm2-135m-instruct', method: 'speculative', drafter: { kind: 'tree_dyspec', model: 'smollm2-135m-instruct', node_budget: 8 }, prompt: 'Count from 1 to 10.', chat_template: true, max_new_tokens: 12, temperature: 0.9, seed: 2 }, specTree as unknown as SpeculativeResult, 'local'],
+  ];
+  specRuns.forEach(([params, result, owner], i) => {
+    const id = uuid();
+    const kind = (params.drafter as { kind: string }).kind;
+    state.jobs.push({
+      id,
+      kind: 'speculative',
+      title: `${kind} · ${params.target} · ${String(params.prompt).slice(0, 60)}`,
+      status: 'succeeded',
+      progress: 1,
+      params,
+      result,
+      error: null,
+      created_at: new Date(Date.now() - (i + 1) * 1800e3).toISOString(),
+      started_at: null,
+      finished_at: null,
+      owner,
+      team: 'local',
+      versions: result.versions ?? null,
+      permalink: `/results/${id}`,
+    });
+  });
+  state.jobs.sort((a, b) => b.created_at.localeCompare(a.created_at));
   const failed = makeJob('A corrupted upload', ['tiktoken:gpt2'], undefined, 'mira');
   failed.status = 'failed';
   failed.error = 'The file is not valid UTF-8 (byte 0xff at position 1024).';
@@ -136,6 +213,44 @@ async function handle(url: URL, init: RequestInit): Promise<Response> {
   if (tokDel && method === 'DELETE') {
     state.apiTokens = state.apiTokens.filter((t) => String(t.id) !== tokDel[1]);
     return json(204, undefined);
+  }
+  const members = /^\/teams\/([^/]+)\/members\/$/.exec(path);
+  if (members && method === 'GET') return json(200, state.members);
+  if (members && method === 'POST') {
+    if (!body?.username) return err(400, 'Invalid input.', { fields: { username: ['This field is required.'] } });
+    if (body.username === 'ghost') return err(404, `No user called '${body.username}'.`);
+    const m: TeamMember = { username: body.username, role: body.role ?? 'member', joined_at: new Date().toISOString() };
+    state.members = [...state.members.filter((x) => x.username !== m.username), m];
+    return json(201, m);
+  }
+  if (path === '/models/' && method === 'GET') return json(200, MODELS);
+  if (path === '/speculative/' && method === 'POST') {
+    if (!MODELS.some((m) => m.id === body?.target)) return err(400, `The target model is not usable: unknown model ${JSON.stringify(body?.target)}.`);
+    if (!String(body?.prompt ?? '').trim()) return err(400, 'The prompt is empty.');
+    if (String(body.prompt).includes('FAIL')) return err(400, 'The prompt is 9000 tokens; with 64 new tokens it exceeds SmolLM2-135M-Instruct’s context of 8192 tokens. Shorten the prompt. (demo: your prompt contains FAIL)');
+    const id = uuid();
+    const kind = body.method === 'autoregressive' ? 'autoregressive' : body.drafter?.kind ?? 'prompt_lookup';
+    const job: Job = {
+      id,
+      kind: 'speculative',
+      title: `${kind} · ${body.target} · ${String(body.prompt).split(/\s+/).join(' ').slice(0, 60)}`,
+      status: 'queued',
+      progress: 0,
+      message: null,
+      params: body,
+      result: null,
+      error: null,
+      created_at: new Date().toISOString(),
+      started_at: null,
+      finished_at: null,
+      owner: 'local',
+      team: 'local',
+      versions: null,
+      permalink: `/results/${id}`,
+    };
+    state.jobs.unshift(job);
+    runSpeculative(job);
+    return json(202, job);
   }
   if (path === '/tokenizers/' && method === 'GET') return json(200, state.tokenizers);
   if (path === '/tokenizers/' && method === 'POST') {

@@ -3,12 +3,14 @@ import type { Job, TokenizeResult } from '../api/types';
 import { EmptyState, ErrorBanner, PageHeader, Spinner, StatusBadge } from '../components/common';
 import { useApi } from '../hooks/useApi';
 import { formatDate, formatInt, formatRelative } from '../lib/format';
+import { DRAFTER_BY_KIND, drafterLabel } from '../lib/speculative';
 import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
 
 export const JOB_KINDS: { value: string; label: string }[] = [
   { value: '', label: 'All kinds' },
   { value: 'tokenize', label: 'Tokenize' },
+  { value: 'speculative', label: 'Speculative decoding' },
 ];
 
 function ownerName(owner: Job['owner']): string {
@@ -23,8 +25,45 @@ export function jobTokenizerIds(job: Job): string[] {
   return r?.results?.map((x) => x.tokenizer.id) ?? [];
 }
 
+const KIND_LABELS: Record<string, string> = Object.fromEntries(JOB_KINDS.filter((k) => k.value).map((k) => [k.value, k.label]));
+
+/** Target, drafter and settings of a speculative job, from its parameters (History rows carry no result). */
+function SpeculativeCell({ job }: { job: Job }) {
+  const p = job.params ?? {};
+  const drafter = (p.drafter && typeof p.drafter === 'object' ? p.drafter : {}) as Record<string, unknown>;
+  const auto = p.method === 'autoregressive';
+  const kind = typeof drafter.kind === 'string' ? drafter.kind : null;
+  const usesGamma = kind ? DRAFTER_BY_KIND[kind]?.usesGamma !== false : true;
+  const temperature = typeof p.temperature === 'number' ? p.temperature : 0;
+  const bits = [
+    !auto && usesGamma ? `γ ${typeof p.gamma === 'number' ? p.gamma : 5}${p.adaptive_gamma ? ' (adaptive)' : ''}` : null,
+    temperature === 0 ? 'greedy' : `T ${temperature}`,
+    `${typeof p.max_new_tokens === 'number' ? p.max_new_tokens : 128} new tokens`,
+  ].filter(Boolean);
+  return (
+    <div className="spec-cell">
+      <div className="mini-chips">
+        <span className="mini-chip chip-2" title="Target model">
+          {String(p.target ?? '?')}
+        </span>
+        <span className={`mini-chip ${auto ? 'chip-5' : 'chip-1'}`} title="Method">
+          {auto ? 'autoregressive' : drafterLabel(kind)}
+        </span>
+        {!auto && typeof drafter.model === 'string' && (
+          <span className="mini-chip chip-3" title="Draft model">
+            draft {drafter.model}
+          </span>
+        )}
+      </div>
+      <div className="muted small">{bits.join(' · ')}</div>
+    </div>
+  );
+}
+
 function jobTitle(job: Job): string {
   if (job.title) return job.title;
+  const prompt = job.params?.prompt;
+  if (typeof prompt === 'string' && prompt) return prompt.length > 60 ? `${prompt.slice(0, 60)}…` : prompt;
   const text = job.params?.text;
   if (typeof text === 'string' && text) return text.length > 60 ? `${text.slice(0, 60)}…` : text;
   return `${job.kind} ${job.id.slice(0, 8)}`;
@@ -79,11 +118,17 @@ export function HistoryPage() {
       {loading && !data && <Spinner label="Loading history…" />}
       {data && data.results.length === 0 && !error && (
         <EmptyState title={kind ? `No ${kind} results yet` : 'No saved results yet'}>
-          <p>Every tokenization you run is saved here for your team.</p>
+          <p>Every tokenization and speculative-decoding run is saved here for your team.</p>
           <p>
-            <Link to="/" className="btn btn-primary">
-              Tokenize something
-            </Link>
+            {kind === 'speculative' ? (
+              <Link to="/speculative" className="btn btn-primary">
+                Run speculative decoding
+              </Link>
+            ) : (
+              <Link to="/" className="btn btn-primary">
+                Tokenize something
+              </Link>
+            )}
           </p>
         </EmptyState>
       )}
@@ -94,7 +139,7 @@ export function HistoryPage() {
               <thead>
                 <tr>
                   <th>Title</th>
-                  <th>Tokenizers</th>
+                  <th>{kind === 'speculative' ? 'Models' : kind === 'tokenize' ? 'Tokenizers' : 'Tokenizers / models'}</th>
                   <th>Status</th>
                   <th>Created</th>
                   <th>Owner</th>
@@ -107,16 +152,20 @@ export function HistoryPage() {
                       <Link to={`/results/${encodeURIComponent(job.id)}`} data-testid="history-link">
                         {jobTitle(job)}
                       </Link>
-                      <div className="muted small">{job.kind}</div>
+                      <div className="muted small">{KIND_LABELS[job.kind] ?? job.kind}</div>
                     </td>
                     <td>
-                      <div className="mini-chips">
-                        {jobTokenizerIds(job).map((id, i) => (
-                          <span key={id} className={`mini-chip chip-${i % 6}`} title={id}>
-                            {names.get(id) ?? id}
-                          </span>
-                        ))}
-                      </div>
+                      {job.kind === 'speculative' ? (
+                        <SpeculativeCell job={job} />
+                      ) : (
+                        <div className="mini-chips">
+                          {jobTokenizerIds(job).map((id, i) => (
+                            <span key={id} className={`mini-chip chip-${i % 6}`} title={id}>
+                              {names.get(id) ?? id}
+                            </span>
+                          ))}
+                        </div>
+                      )}
                     </td>
                     <td>
                       <StatusBadge status={job.status} />

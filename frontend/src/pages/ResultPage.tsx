@@ -4,12 +4,16 @@ import type { Job, TokenizeResult } from '../api/types';
 import { EmptyState, ErrorBanner, Notice, PageHeader, Spinner, StatusBadge } from '../components/common';
 import { JobProgress } from '../components/JobProgress';
 import { ResultView } from '../components/ResultView';
+import { SpecLive } from '../components/SpecLive';
+import { SpecResultView } from '../components/SpecResultView';
 import { useApi } from '../hooks/useApi';
 import { formatDate } from '../lib/format';
-import { Link } from '../router';
+import { isSpeculativeResult, speculativeJobLabel } from '../lib/speculative';
+import { Link, navigate, setNavSection, useLocation } from '../router';
 import { useSession } from '../session';
 
 function tokenizerNames(job: Job): string {
+  if (job.kind === 'speculative') return speculativeJobLabel(job.params);
   const r = job.result as TokenizeResult | null;
   if (r?.results) return r.results.map((x) => x.tokenizer.name).join(' · ');
   const ids = job.params?.tokenizers;
@@ -18,6 +22,9 @@ function tokenizerNames(job: Job): string {
 
 export function ResultPage({ id }: { id: string }) {
   const { team, me } = useSession();
+  const { pathname, search } = useLocation();
+  const compareId = search.get('compare');
+  const setCompare = (other: string | null) => navigate(other ? `${pathname}?compare=${encodeURIComponent(other)}` : pathname, { replace: true });
   const { data, error, loading, reload } = useApi((signal) => api.job(id, signal), [id, team?.slug]);
   const [job, setJob] = useState<Job | null>(null);
   useEffect(() => setJob(data ?? null), [data]);
@@ -28,6 +35,11 @@ export function ResultPage({ id }: { id: string }) {
       document.title = 'Tokenscope';
     };
   }, [job?.title]);
+
+  useEffect(() => {
+    setNavSection(job?.kind ?? null);
+    return () => setNavSection(null);
+  }, [job?.kind]);
 
   if (loading && !job) return <Spinner label="Loading the result…" />;
 
@@ -58,10 +70,12 @@ export function ResultPage({ id }: { id: string }) {
   if (!job) return null;
 
   const result = job.kind === 'tokenize' ? (job.result as TokenizeResult | null) : null;
+  const spec = job.kind === 'speculative' && isSpeculativeResult(job.result) ? job.result : null;
+  const known = job.kind === 'tokenize' || job.kind === 'speculative';
   return (
     <div className="result-page">
       <PageHeader
-        title={job.title || 'Tokenization result'}
+        title={job.title || (job.kind === 'speculative' ? 'Speculative decoding run' : 'Tokenization result')}
         subtitle={
           <>
             <StatusBadge status={job.status} /> <span className="muted">{tokenizerNames(job)}</span>
@@ -69,18 +83,37 @@ export function ResultPage({ id }: { id: string }) {
           </>
         }
         actions={
-          <Link to="/" className="btn">
-            New tokenization
-          </Link>
+          job.kind === 'speculative' ? (
+            <Link to="/speculative" className="btn">
+              New run
+            </Link>
+          ) : (
+            <Link to="/" className="btn">
+              New tokenization
+            </Link>
+          )
         }
       />
-      {(job.status === 'queued' || job.status === 'running') && (
-        <JobProgress job={job} onSucceeded={(j) => setJob(j)} onEnded={() => reload()} />
-      )}
+      {(job.status === 'queued' || job.status === 'running') &&
+        (job.kind === 'speculative' ? (
+          <JobProgress
+            job={job}
+            onSucceeded={(j) => setJob(j)}
+            onEnded={() => reload()}
+            description="This run is still decoding on a worker; steps appear below as they finish."
+            runningLabel="Decoding…"
+          >
+            {(stream) => <SpecLive stream={stream} maxNewTokens={typeof job.params?.max_new_tokens === 'number' ? job.params.max_new_tokens : undefined} />}
+          </JobProgress>
+        ) : (
+          <JobProgress job={job} onSucceeded={(j) => setJob(j)} onEnded={() => reload()} />
+        ))}
       {job.status === 'failed' && <ErrorBanner error={new Error(job.error || 'The job failed.')} title="This job failed" />}
       {job.status === 'cancelled' && <Notice kind="warn">This job was cancelled before it finished.</Notice>}
       {job.status === 'succeeded' && result && <ResultView job={job} result={result} />}
-      {job.status === 'succeeded' && job.kind !== 'tokenize' && (
+      {job.status === 'succeeded' && spec && <SpecResultView job={job} result={spec} compareId={compareId} onCompareChange={setCompare} />}
+      {job.status === 'succeeded' && job.kind === 'speculative' && !spec && <Notice kind="warn">This run finished without a trace to show. Use the JSON export.</Notice>}
+      {job.status === 'succeeded' && !known && (
         <Notice>
           Results of kind <code>{job.kind}</code> cannot be displayed here yet. Use the JSON export.
         </Notice>

@@ -1,16 +1,124 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, api } from '../api/client';
-import type { ApiToken, ApiTokenCreated } from '../api/types';
+import type { ApiToken, ApiTokenCreated, Role, TeamMember, TeamMembership } from '../api/types';
 import { CopyButton, ErrorBanner, Notice, PageHeader, Spinner } from '../components/common';
 import { useApi } from '../hooks/useApi';
-import { formatDate } from '../lib/format';
+import { formatDate, formatRelative } from '../lib/format';
 import { useSession } from '../session';
 
 const ROLE_HELP: Record<string, string> = {
   owner: 'Manages members; can run and read everything.',
-  member: 'Can run tokenizations and add tokenizers.',
+  member: 'Can run tokenizations and decoding runs, and add tokenizers.',
   viewer: 'Read only.',
 };
+
+const ROLES: Role[] = ['owner', 'member', 'viewer'];
+
+function TeamMembers({ team, me }: { team: TeamMembership; me: string }) {
+  const { data, error, loading, reload } = useApi(async (signal) => {
+    const res = await api.teamMembers(team.slug, signal);
+    return Array.isArray(res) ? res : res.results;
+  }, [team.slug]);
+  const isOwner = team.role === 'owner';
+  const [username, setUsername] = useState('');
+  const [role, setRole] = useState<Role>('member');
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [added, setAdded] = useState<TeamMember | null>(null);
+
+  const add = async (e: FormEvent) => {
+    e.preventDefault();
+    setActionError(null);
+    setAdded(null);
+    if (!username.trim()) {
+      setActionError(new Error('Enter the username of an existing Tokenscope user.'));
+      return;
+    }
+    setBusy(true);
+    try {
+      const m = await api.addTeamMember(team.slug, { username: username.trim(), role });
+      setAdded(m ?? { username: username.trim(), role, joined_at: null });
+      setUsername('');
+      reload();
+    } catch (err) {
+      setActionError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const members = [...(data ?? [])].sort((a, b) => ROLES.indexOf(a.role) - ROLES.indexOf(b.role) || a.username.localeCompare(b.username));
+  return (
+    <section className="card" aria-labelledby="members-heading" data-testid="team-members">
+      <div className="card-head">
+        <h2 id="members-heading">Members of {team.name}</h2>
+        {data && (
+          <span className="muted small">
+            {data.length} member{data.length === 1 ? '' : 's'}
+          </span>
+        )}
+      </div>
+      {error && <ErrorBanner error={error} title="Could not load the members" onRetry={reload} />}
+      {loading && !data && <Spinner label="Loading members…" />}
+      {data && (
+        <table className="data-table compact" data-testid="members-table">
+          <thead>
+            <tr>
+              <th>User</th>
+              <th>Role</th>
+              <th>Joined</th>
+            </tr>
+          </thead>
+          <tbody>
+            {members.map((m) => (
+              <tr key={m.username} data-testid="member-row" data-username={m.username} data-role={m.role}>
+                <td>
+                  <span className="member-name">
+                    <span className="avatar avatar-small" aria-hidden="true">
+                      {m.username.slice(0, 1).toUpperCase()}
+                    </span>
+                    <strong>{m.username}</strong>
+                    {m.username === me && <span className="muted small"> (you)</span>}
+                  </span>
+                </td>
+                <td>
+                  <span className={`badge role-${m.role}`} title={ROLE_HELP[m.role]}>
+                    {m.role}
+                  </span>
+                </td>
+                <td title={formatDate(m.joined_at)}>{m.joined_at ? formatRelative(m.joined_at) : <span className="muted">—</span>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {isOwner ? (
+        <form className="inline-form member-form" onSubmit={add} data-testid="add-member-form">
+          <input className="input" value={username} onChange={(e) => setUsername(e.target.value)} placeholder="Username" aria-label="Username" data-testid="add-member-username" autoComplete="off" />
+          <select className="select" value={role} onChange={(e) => setRole(e.target.value as Role)} aria-label="Role" data-testid="add-member-role">
+            {ROLES.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+          <button type="submit" className="btn btn-primary" disabled={busy} data-testid="add-member-submit">
+            {busy ? 'Adding…' : 'Add member'}
+          </button>
+        </form>
+      ) : (
+        <p className="muted small">Only owners of {team.name} can add members or change roles.</p>
+      )}
+      {isOwner && <p className="field-hint">The user must already have a Tokenscope account. Adding someone who is already a member changes their role.</p>}
+      {added && (
+        <Notice kind="success" testId="add-member-success">
+          <strong>{added.username}</strong> is now {added.role === 'owner' ? 'an' : 'a'} {added.role} of {team.name}.
+        </Notice>
+      )}
+      <ErrorBanner error={actionError} title="Could not add the member" onDismiss={() => setActionError(null)} />
+    </section>
+  );
+}
 
 function ApiTokens() {
   const { data, error, loading, reload } = useApi(async (signal) => {
@@ -137,7 +245,7 @@ export function TeamPage() {
   if (!me) return null;
   return (
     <div>
-      <PageHeader title="Team" subtitle="Your teams, your role in each, and your API tokens." />
+      <PageHeader title="Team" subtitle="Your teams, who is in them, and your API tokens." />
       {team ? (
         <section className="card team-card" aria-labelledby="team-heading" data-testid="current-team">
           <div className="card-head">
@@ -194,8 +302,9 @@ export function TeamPage() {
             ))}
           </tbody>
         </table>
-        <p className="muted small">Member lists and invitations are managed by team owners in the admin for now.</p>
       </section>
+
+      {team && <TeamMembers team={team} me={me.user.username} />}
 
       <ApiTokens />
     </div>

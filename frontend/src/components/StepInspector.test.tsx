@@ -1,0 +1,126 @@
+import { act, useState } from 'react';
+import { describe, expect, it } from 'vitest';
+import type { SpeculativeResult } from '../api/types';
+import sampledFixture from '../fixtures/speculative-sampled.json';
+import treeFixture from '../fixtures/speculative-tree.json';
+import { render } from '../test/render';
+import { AcceptanceChart } from './AcceptanceChart';
+import { SpecSummary } from './SpecSummary';
+import { SpecTokens } from './SpecTokens';
+import { StepInspector } from './StepInspector';
+import { acceptanceByPosition, traceTokens } from '../lib/speculative';
+
+const sampled = sampledFixture as unknown as SpeculativeResult;
+const tree = treeFixture as unknown as SpeculativeResult;
+
+function Harness({ result, initial = 0 }: { result: SpeculativeResult; initial?: number }) {
+  const [sel, setSel] = useState(initial);
+  return <StepInspector steps={result.trace.steps} selected={sel} onSelect={setSel} />;
+}
+
+const q = (root: ParentNode, sel: string) => Array.from(root.querySelectorAll<HTMLElement>(sel));
+
+describe('StepInspector', () => {
+  it('lists every step and shows the selected step’s draft chain, rejection and correction', () => {
+    const r = render(<Harness result={sampled} />);
+    const inspector = r.container.querySelector('[data-testid="step-inspector"]')!;
+    expect(q(inspector, '[data-testid="spec-step"]').map((e) => e.dataset.index)).toEqual(sampled.trace.steps.map((_, i) => String(i)));
+    const rows = q(inspector, '[data-testid="draft-row"]');
+    expect(rows.map((e) => e.dataset.decision)).toEqual(['accepted', 'rejected', 'unverified', 'unverified', 'unverified']);
+    // q(x), p(x), min(1, p/q), u for the rejected token " are"
+    const cells = q(rows[1], 'td').map((td) => td.textContent);
+    expect(cells[1]).toBe('·are');
+    expect(cells.slice(2, 6)).toEqual(['1.000', '0.083', '0.083', '0.106']);
+    const outcome = inspector.querySelector('.outcome')!.textContent!;
+    expect(outcome).toMatch(/First rejection at position 2/);
+    expect(outcome).toMatch(/Resampled/);
+    expect(outcome).toMatch(/residual/);
+    // the top-k bars of p and q for the (default) rejected position, the drafted token highlighted
+    expect(q(inspector, '.topk-pair .topk')).toHaveLength(2);
+    expect(inspector.querySelector('.topk-list li.is-drafted')?.textContent).toContain('·are');
+    // timings, forward calls and KV rollback
+    expect(inspector.textContent).toMatch(/KV rollback \(target\)4/);
+    expect(inspector.textContent).toMatch(/target forward calls1/);
+    r.unmount();
+  });
+
+  it('moves between steps with the step bars and the ← / → keys', () => {
+    const r = render(<Harness result={sampled} />);
+    const selected = () => r.container.querySelector<HTMLElement>('[data-testid="spec-step"][aria-selected="true"]')!.dataset.index;
+    act(() => q(r.container, '[data-testid="spec-step"]')[3].click());
+    expect(selected()).toBe('3');
+    act(() => {
+      window.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight' }));
+    });
+    expect(selected()).toBe('4');
+    expect(r.container.querySelector('.outcome')!.textContent).toMatch(/No draft this step/);
+    act(() => {
+      window.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft' }));
+      window.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowLeft' }));
+    });
+    expect(selected()).toBe('2');
+    r.unmount();
+  });
+
+  it('selects a draft token to show its top-k', () => {
+    const r = render(<Harness result={sampled} />);
+    act(() => q(r.container, '[data-testid="draft-row"]')[0].click());
+    expect(r.container.querySelector('.step-side .sub-h')!.textContent).toMatch(/position 1/);
+    expect(r.container.querySelector('.topk-list li.is-drafted')?.textContent).toContain('You');
+    r.unmount();
+  });
+
+  it('draws a tree step with the accepted path highlighted', () => {
+    const r = render(<Harness result={tree} initial={2} />);
+    const nodes = q(r.container, '[data-testid="tree-node"]');
+    expect(nodes).toHaveLength(tree.trace.steps[2].draft.length);
+    expect(nodes.filter((n) => n.classList.contains('on-path')).map((n) => n.dataset.node)).toEqual(['0', '1', '4', '5']);
+    expect(r.container.querySelectorAll('.tree-edge.on-path').length).toBeGreaterThanOrEqual(4);
+    expect(r.container.querySelector('.tree-next.o-bonus')).not.toBeNull();
+    r.unmount();
+  });
+});
+
+describe('SpecTokens', () => {
+  it('renders every token with its origin and can hide rejected drafts', () => {
+    const tokens = traceTokens(sampled.trace.steps);
+    const r = render(<SpecTokens tokens={tokens} showRejected={false} />);
+    const spans = q(r.container, '[data-testid="spec-token"]');
+    expect(spans).toHaveLength(tokens.length);
+    expect(new Set(spans.map((s) => s.dataset.origin))).toEqual(new Set(['accepted', 'rejected', 'resampled', 'target']));
+    expect(r.container.querySelector('[data-testid="spec-output"]')!.classList.contains('hide-rejected')).toBe(true);
+    r.unmount();
+  });
+});
+
+describe('AcceptanceChart and SpecSummary', () => {
+  it('draws one bar per draft position at the measured rate', () => {
+    const bars = acceptanceByPosition(sampled.trace.steps, sampled.trace.summary);
+    const r = render(<AcceptanceChart bars={bars} />);
+    const g = q(r.container, '[data-testid="acceptance-bar"]');
+    expect(g.map((e) => e.dataset.position)).toEqual(['1', '2', '3', '4', '5']);
+    expect(g.map((e) => Number(e.dataset.rate))).toEqual([0.4, 0.5, 1, 0, 0]);
+    expect(r.container.querySelectorAll('.chart-beta')).toHaveLength(5);
+    r.unmount();
+  });
+
+  it('summarises acceptance, calls, speedup, the baseline check and the lossless note', () => {
+    const r = render(<SpecSummary result={sampled} />);
+    const s = r.container.querySelector('[data-testid="spec-summary"]')!;
+    expect(s.querySelector('[data-testid="fig-acceptance"]')!.textContent).toMatch(/16\.0%/);
+    expect(s.querySelector('[data-testid="fig-tau"]')!.textContent).toMatch(/1\.40.*1\.69/);
+    expect(s.querySelector('[data-testid="fig-speedup"]')!.textContent).toMatch(/×0\.97.*×1\.69/);
+    expect(s.querySelector('[data-testid="fig-identical"]')!.textContent).toMatch(/✗ differs.*sampling/);
+    expect(s.textContent).toMatch(/Lossless\./);
+    expect(s.querySelector('[data-testid="acceptance-chart"]')).not.toBeNull();
+    r.unmount();
+  });
+
+  it('labels a lossy run as lossy', () => {
+    const lossy = { ...sampled, lossless: { lossless: false, note: 'This verification rule changes the output distribution.' } };
+    const r = render(<SpecSummary result={lossy} />);
+    expect(r.container.querySelector('.badge-bad')!.textContent).toBe('lossy');
+    expect(r.container.textContent).toMatch(/Lossy\./);
+    r.unmount();
+  });
+});
