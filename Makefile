@@ -45,9 +45,10 @@ typecheck: $(VENV)/.installed
 
 schema: $(VENV)/.installed
 	$(PY) manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn
+	cd frontend && npm run gen:api
 
 test: setup browser lint typecheck
-	cd frontend && npm run typecheck && npm run lint && npm test
+	cd frontend && npm run check:api && npm run typecheck && npm run lint && npm test
 	$(VENV)/bin/pytest
 
 bench: setup
