@@ -78,6 +78,9 @@ class ModelSerializer(serializers.Serializer):
 class ModelListApi(APIView):
     @extend_schema(responses=ModelSerializer(many=True), operation_id="models_list")
     def get(self, request: Request) -> Response:
+        from apps.speculative.drafts import draft_list_for_team
         from workers.models.catalog import list_models
 
-        return Response(ModelSerializer(list_models(), many=True).data)
+        membership = team_for_request(request)
+        models = list_models() + draft_list_for_team(team=membership.team)
+        return Response(ModelSerializer(models, many=True).data)

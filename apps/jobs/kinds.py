@@ -59,6 +59,7 @@ JOB_KINDS: dict[str, JobKind] = {
             csv_exporter="workers.pipelines.tokenize:to_csv",
         ),
         JobKind("speculative", "gpu", 900, "workers.pipelines.speculative:run", "apps.speculative.jobs:build_inputs"),
+        JobKind("distill_draft", "gpu", 3900, "workers.pipelines.distill_draft:run", "apps.speculative.jobs:params"),
     ]
 }
 

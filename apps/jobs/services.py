@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -30,10 +31,12 @@ def job_create(
     title: str = "",
     input_upload: Upload | None = None,
     dispatch: bool = True,
+    job_id: uuid.UUID | None = None,
 ) -> Job:
     """Create a queued job; when ``dispatch`` it is sent to its queue once the transaction commits."""
     spec = job_kind(kind)
     job = Job.objects.create(
+        id=job_id or uuid.uuid4(),
         team=team,
         owner=owner,
         kind=kind,

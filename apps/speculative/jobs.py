@@ -7,5 +7,9 @@ from typing import Any
 from apps.jobs.models import Job
 
 
+def params(job: Job) -> dict[str, Any]:
+    return dict(job.params)
+
+
 def build_inputs(job: Job) -> dict[str, Any]:
     return {key: value for key, value in job.params.items() if key != "prompt_tokens"}

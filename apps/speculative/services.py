@@ -6,10 +6,11 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from apps.accounts.models import Membership
+from apps.accounts.models import Membership, Team
 from apps.core.errors import ApplicationError
 from apps.jobs.models import Job
 from apps.jobs.services import job_create
+from apps.speculative.drafts import check_model_ref_allowed
 from workers.decoding.errors import DecodingInputError
 from workers.models.catalog import ModelNotFoundError, ModelSpec, ModelUnavailableError, resolve_model
 from workers.pipelines.speculative import parse_inputs
@@ -32,12 +33,16 @@ def _prompt_tokens(spec: ModelSpec, prompt: str) -> int | None:
     return int(load_tokenizer(spec.tokenizer_id).encode_ids(prompt).size)
 
 
-def speculative_validate(inputs: dict[str, Any]) -> dict[str, Any]:
+def speculative_validate(inputs: dict[str, Any], team: Team | None = None) -> dict[str, Any]:
     """Everything that can be checked before a model is loaded; returns the normalised parameters."""
     try:
         params = parse_inputs(inputs)
     except DecodingInputError as exc:
         raise ApplicationError(str(exc)) from exc
+    if team is not None:
+        for ref in (params.target, params.drafter.get("model")):
+            if isinstance(ref, str):
+                check_model_ref_allowed(team=team, ref=ref)
     target = _model(params.target, "target")
     drafter = params.drafter
     draft_ref = drafter.get("model")
@@ -66,7 +71,7 @@ def speculative_validate(inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def speculative_submit(*, membership: Membership, user: User, inputs: dict[str, Any]) -> Job:
-    params = speculative_validate(inputs)
+    params = speculative_validate(inputs, membership.team)
     drafter = params.get("drafter") or {}
     method = params.get("method", "speculative")
     label = drafter.get("kind", "autoregressive") if method == "speculative" else "autoregressive"

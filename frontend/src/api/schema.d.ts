@@ -84,6 +84,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/drafts/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Distil a small draft model sharing the target's tokenizer from the target's own generations (FastDraft-style). When the job succeeds the draft is listed by GET /api/v1/models/ (kind `distilled`) and can be used as `drafter.model` with the `draft_model` drafter. */
+        post: operations["drafts_distill"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/": {
         parameters: {
             query?: never;
@@ -271,6 +288,23 @@ export interface components {
         };
         ApiTokenInputRequest: {
             name: string;
+        };
+        DraftDistillInputRequest: {
+            /** @description The model the draft is for (bundled id, local folder or hub id). */
+            target: string;
+            /** @description Draft depth, 2–8 (default 4). */
+            num_layers?: number;
+            /** @description Extra prompts for the training corpus (added to a built-in set). */
+            prompts?: string[];
+            /** @description Generated sequences, 8–2048 (default 128). */
+            num_sequences?: number;
+            /** @description Tokens per sequence, 16–256 (default 96). */
+            max_new_tokens?: number;
+            /** @description Training steps, 1–20000 (default 300). */
+            max_steps?: number;
+            /** @description Seconds, 10–3600 (default 600). */
+            time_budget_s?: number;
+            seed?: number;
         };
         Job: {
             /** Format: uuid */
@@ -581,6 +615,31 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    drafts_distill: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DraftDistillInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["DraftDistillInputRequest"];
+                "multipart/form-data": components["schemas"]["DraftDistillInputRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
             };
         };
     };

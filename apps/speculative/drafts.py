@@ -1,0 +1,81 @@
+"""Distilled draft models (FastDraft-style): a team trains one for a target, then uses it as a ``draft_model``.
+
+Each draft is saved in the model store under ``drafts/<team>/<job id>``; only that team sees and may use it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth.models import User
+
+from apps.accounts.models import Membership, Team
+from apps.core.errors import ApplicationError
+from apps.jobs.models import Job, JobStatus
+from apps.jobs.services import job_create
+from workers.decoding.errors import DecodingInputError
+from workers.model_store.store import asset_dir, store_dir
+from workers.models.catalog import ModelNotFoundError, ModelUnavailableError, resolve_model
+from workers.pipelines.distill_draft import parse_inputs
+
+
+def drafts_root() -> Path:
+    return store_dir() / "drafts"
+
+
+def draft_submit(*, membership: Membership, user: User, inputs: dict[str, Any]) -> Job:
+    job_id = uuid.uuid4()
+    output_dir = asset_dir("drafts", membership.team.slug) / str(job_id)
+    params = {**inputs, "output_dir": str(output_dir)}
+    try:
+        parse_inputs(params)
+        target = resolve_model(str(params.get("target", "")))
+    except (DecodingInputError, ModelNotFoundError, ModelUnavailableError) as exc:
+        raise ApplicationError(f"{exc}") from exc
+    title = f"distil a {params.get('num_layers', 4)}-layer draft for {target.name}"
+    return job_create(team=membership.team, owner=user, kind="distill_draft", params=params, title=title, job_id=job_id)
+
+
+def draft_list_for_team(*, team: Team) -> list[dict[str, Any]]:
+    """The team's finished drafts as model-catalogue entries (usable as ``drafter.model``)."""
+    entries = []
+    for job in Job.objects.filter(team=team, kind="distill_draft", status=JobStatus.SUCCEEDED).order_by("-created_at"):
+        result = job.result or {}
+        folder = result.get("output_dir") or job.params.get("output_dir")
+        if not folder or not Path(folder).is_dir():
+            continue
+        try:
+            target = resolve_model(str(job.params.get("target")))
+        except (ModelNotFoundError, ModelUnavailableError):
+            continue
+        draft = result.get("draft", {})
+        entries.append(
+            {
+                "id": folder,
+                "name": f"Distilled draft for {target.name} ({draft.get('num_layers', '?')} layers)",
+                "family": target.family,
+                "kind": "distilled",
+                "source": f"distilled by job {job.id} from {target.name}'s own generations (FastDraft-style)",
+                "licence": target.licence,
+                "params": draft.get("params"),
+                "context_length": target.context_length,
+                "vocab_size": target.vocab_size,
+                "tokenizer_id": target.tokenizer_id,
+                "chat": False,
+                "available": True,
+            }
+        )
+    return entries
+
+
+def check_model_ref_allowed(*, team: Team, ref: str) -> None:
+    """A folder under another team's drafts is refused, so teams cannot load each other's drafts by path."""
+    path = Path(ref).expanduser()
+    if not path.is_absolute():
+        return
+    root = drafts_root().resolve()
+    resolved = path.resolve()
+    if resolved.is_relative_to(root) and not resolved.is_relative_to(root / team.slug):
+        raise ApplicationError("No such model folder in your team's drafts.")
