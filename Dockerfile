@@ -17,4 +17,4 @@ COPY . .
 COPY --from=frontend /src/frontend/dist /app/frontend/dist
 RUN SECRET_KEY=build-only-secret-key-build-only-secret-key python manage.py collectstatic --noinput -v 0
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "webapp.asgi:application"]
+CMD ["uvicorn", "webapp.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--proxy-headers"]

@@ -1,4 +1,4 @@
-"""Start the real product (bundled Redis, a Celery worker, daphne) on a throwaway database, for benchmarks."""
+"""Start the real product (bundled Redis, a Celery worker, the web server) on a throwaway database, for benchmarks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from webapp.devstack import worker_command
+from webapp.devstack import web_command, worker_command
 from webapp.embedded_redis import EmbeddedRedis, free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ def running_stack() -> Iterator[tuple[str, str]]:
         processes = [
             subprocess.Popen(worker_command(concurrency=1), env=env, cwd=REPO, stdout=logs, stderr=subprocess.STDOUT),
             subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webapp.asgi:application"],
+                web_command("127.0.0.1", port),
                 env=env,
                 cwd=REPO,
                 stdout=logs,

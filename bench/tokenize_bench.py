@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.tokenize_bench [--quick]
 
-Starts the real product (bundled Redis, a Celery worker, daphne, a throwaway SQLite database), then measures:
+Starts the real product (bundled Redis, a Celery worker, uvicorn, a throwaway SQLite database), then measures:
 - per-request latency of ``POST /api/v1/tokenize/`` (1 kB and 100 kB: answered in the request) against
   ``tiktoken`` ``encode_ordinary`` on the same text; the difference is the product's overhead;
 - a 10 MB upload as a job (202, then polled to completion) against the library's throughput on the same text.

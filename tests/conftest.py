@@ -94,15 +94,17 @@ def celery_worker(transactional_db: None, embedded_redis: str, tmp_path: Path) -
     worker.stop()
 
 
-def start_daphne(redis_url: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[ManagedProcess, str]:
-    """The real ASGI app under daphne, as a user's browser reaches it; returns the process and its base URL."""
+def start_web(redis_url: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[ManagedProcess, str]:
+    """The real ASGI app under the product's server, as a browser reaches it; returns the process and base URL."""
     import urllib.request
+
+    from webapp.devstack import web_command
 
     port = free_port()
     server = ManagedProcess(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "webapp.asgi:application"],
+        [sys.executable, *web_command("127.0.0.1", port)[1:]],
         {**subprocess_env(redis_url), **(extra_env or {})},
-        log_dir / "daphne.log",
+        log_dir / "web.log",
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -113,5 +115,5 @@ def start_daphne(redis_url: str, log_dir: Path, extra_env: dict[str, str] | None
         except OSError:
             return False
 
-    wait_for(healthy, 60, "daphne serving /healthz", server)
+    wait_for(healthy, 60, "web server serving /healthz", server)
     return server, url

@@ -1,7 +1,7 @@
 """``python -m webapp.devstack``: run the whole product on the embedded defaults, in the foreground.
 
 Starts the bundled Redis (unless ``REDIS_URL`` points elsewhere), one Celery worker serving both queues, and the
-ASGI server (daphne), prints the URL, and stops everything on Ctrl-C or when any part dies.
+ASGI server (uvicorn), prints the URL, and stops everything on Ctrl-C or when any part dies.
 """
 
 from __future__ import annotations
@@ -30,6 +30,25 @@ def wait_http(url: str, timeout_s: float) -> bool:
         except OSError:
             time.sleep(0.2)
     return False
+
+
+def web_command(host: str, port: int) -> list[str]:
+    """The ASGI server: uvicorn (uvloop + httptools) serves HTTP and websockets for Django and Channels."""
+    return [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "webapp.asgi:application",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--ws",
+        "websockets",
+        "--lifespan",
+        "off",
+    ]
 
 
 def worker_command(queues: str = "cpu,gpu", concurrency: int = 2) -> list[str]:
@@ -85,7 +104,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     try:
         spawn("worker", worker_command())
-        spawn("web", [PYTHON, "-m", "daphne", "-b", host, "-p", str(port), "webapp.asgi:application"])
+        spawn("web", web_command(host, port))
         url = f"http://{host}:{port}/"
         if not wait_http(url + "healthz", 60):
             print("[tokenscope] the web server did not start; see var/logs/web.log", flush=True)

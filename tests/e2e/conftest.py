@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ManagedProcess, start_daphne
+from tests.conftest import ManagedProcess, start_web
 
 # Playwright's sync API keeps an event loop on the main thread; Django's ORM calls in these tests are still
 # synchronous and single-threaded, so its async-safety guard does not apply here.
@@ -46,8 +46,8 @@ def browser() -> Iterator[Any]:
 def app_url(
     transactional_db: None, embedded_redis: str, celery_worker: ManagedProcess, tmp_path: Path
 ) -> Iterator[str]:
-    """daphne serving the built front end and the API, with a worker behind it."""
-    server, url = start_daphne(embedded_redis, tmp_path, {"TOKENIZE_SYNC_MAX_BYTES": str(E2E_SYNC_LIMIT)})
+    """The web server with the built front end and the API, with a worker behind it."""
+    server, url = start_web(embedded_redis, tmp_path, {"TOKENIZE_SYNC_MAX_BYTES": str(E2E_SYNC_LIMIT)})
     yield url
     server.stop()
 

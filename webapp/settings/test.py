@@ -14,6 +14,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TOKENSCOPE_LOCAL_AUTOLOGIN = False
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "test-media" / str(os.getpid())))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # One file per test session: subprocesses (worker, daphne) open it by path; parallel sessions don't collide.
+    # One file per test session: subprocesses (worker, web server) open it by path; parallel sessions don't collide.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 JOB_HEARTBEAT_TIMEOUT_S = env.int("JOB_HEARTBEAT_TIMEOUT_S", default=120)

@@ -306,6 +306,7 @@ export interface components {
             time_budget_s?: number;
             seed?: number;
         };
+        /** @description A job with its stored result. */
         Job: {
             /** Format: uuid */
             readonly id: string;
@@ -316,7 +317,6 @@ export interface components {
             readonly progress: number;
             readonly message: string;
             readonly params: unknown;
-            readonly result: unknown;
             readonly error: string;
             readonly versions: unknown;
             readonly owner: string | null;
@@ -328,8 +328,9 @@ export interface components {
             /** Format: date-time */
             readonly finished_at: string | null;
             readonly permalink: string;
+            readonly result: unknown;
         };
-        /** @description History rows: everything but the (possibly large) result. */
+        /** @description History rows and websocket snapshots: everything but the (possibly large) result. */
         JobSummary: {
             /** Format: uuid */
             readonly id: string;
