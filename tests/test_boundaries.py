@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-FRAMEWORK_FREE = ["workers/pipelines", "workers/text_tokenizers", "workers/decoding", "workers/models"]
+FRAMEWORK_FREE = [
+    "workers/pipelines",
+    "workers/text_tokenizers",
+    "workers/decoding",
+    "workers/models",
+    "workers/distill",
+]
 
 
 def imported_modules(code: str, env: dict[str, str] | None = None) -> set[str]:

@@ -12,7 +12,7 @@ validate a request. Inputs (defaults in brackets):
 - ``prompts``: optional list of extra prompts (added to the built-in varied set).
 - ``num_sequences`` 8–2048 [128]; ``max_new_tokens`` 16–256 [96]: the generated corpus.
 - ``max_steps`` 1–20000 [300]; ``time_budget_s`` 10–3600 [600]: whichever ends first. The budget covers generation
-  (at most half of it) and training; loading and saving are outside it.
+  (at most half of it) and training; loading, the final held-out evaluation and saving are outside it.
 - ``seed`` [0]; ``output_dir``: absolute path of a folder that does not exist yet or is empty — required.
 - ``layer_selection``: ``first`` | ``spread`` | ``first_last`` [first]: which target layers initialise the draft
   (see ``workers.distill.model``).
@@ -194,17 +194,18 @@ def run(inputs: dict[str, Any], report: Report = _noop, *, load: Loader | None =
             f"num_layers must be smaller than the target's {target_layers} layers (got {params.num_layers})."
         )
     torch.manual_seed(params.seed)
+    budget_start = time.monotonic()  # the budget covers generation and training, not loading
 
     data_config = DataConfig(num_sequences=params.num_sequences, max_new_tokens=params.max_new_tokens, seed=params.seed)
     prompts = [*params.prompts, *SEED_PROMPTS]
-    budget_end = started + params.time_budget_s
+    budget_end = budget_start + params.time_budget_s
     try:
         corpus = generate_corpus(
             target.model,
             target.tokenizer,
             prompts,
             data_config,
-            deadline=started + params.time_budget_s * GENERATION_SHARE,
+            deadline=budget_start + params.time_budget_s * GENERATION_SHARE,
             progress=_span(report, 0.05, 0.35),
         )
     except ValueError as exc:  # e.g. prompts too long for the target's context

@@ -42,6 +42,31 @@ def tiny_llama(layers: int = 6, seed: int = 0) -> Any:
     return LlamaForCausalLM(config).eval()
 
 
+def tiny_gemma3(seed: int = 0) -> Any:
+    """Test fixture: a random-init 6-layer Gemma 3 whose sliding window (4) is shorter than the prompts, with final
+    logit soft-capping: the family-specific paths (sliding-window cache with left padding, capped head)."""
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    torch.manual_seed(seed)
+    config = Gemma3TextConfig(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=6,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        sliding_window=4,
+        max_position_embeddings=256,
+        final_logit_softcapping=30.0,
+        initializer_range=0.2,
+        bos_token_id=None,
+        eos_token_id=EOS,
+        pad_token_id=PAD,
+    )
+    return Gemma3ForCausalLM(config).eval()
+
+
 def tiny_tokenizer(chat: bool = False) -> Any:
     """Test fixture: whitespace word-level tokenizer over made-up words ``w2``…, plus ``<pad>`` (0) and ``<eos>`` (1)."""
     from tokenizers import Tokenizer, models, pre_tokenizers
