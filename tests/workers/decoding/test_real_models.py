@@ -27,7 +27,7 @@ def load(ref: str) -> Any:
     catalog = pytest.importorskip("workers.models.catalog")
     spec = catalog.resolve_model(ref)
     if not spec.available:
-        pytest.skip(f"{ref} is not in the model store")
+        pytest.fail(f"{ref} is not in the model store")
     return registry.get_model(ref)
 
 

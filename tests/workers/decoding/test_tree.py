@@ -276,7 +276,6 @@ def smollm2() -> tuple[torch.nn.Module, list[int]]:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SMOLLM2.exists(), reason="SmolLM2 is not in the model store")
 @pytest.mark.parametrize("method", ["tree_fixed", "tree_dyspec", "token_recycling", "multi_draft"])
 def test_greedy_tree_decoding_matches_autoregressive_on_smollm2(method: str, smollm2) -> None:
     model, prompt = smollm2

@@ -23,7 +23,7 @@ TARGET = "smollm2-135m-instruct"
 def smollm2() -> Any:
     catalog = pytest.importorskip("workers.models.catalog")
     if not catalog.resolve_model(TARGET).available:
-        pytest.skip(f"{TARGET} is not in the model store")
+        pytest.fail(f"{TARGET} is not in the model store")
     from workers.models.registry import get_model
 
     return get_model(TARGET)

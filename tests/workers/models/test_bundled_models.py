@@ -22,7 +22,7 @@ def registry() -> ModelRegistry:
 
 def load(registry: ModelRegistry, spec: ModelSpec) -> LoadedModel:
     if not spec.available:
-        pytest.skip("model store not prepared (python -m workers.model_store prepare)")
+        pytest.fail("model store not prepared (python -m workers.model_store prepare)")
     return registry.get(spec.id)
 
 

@@ -30,7 +30,7 @@ def test_bundled_models_are_described_completely() -> None:
 @pytest.mark.parametrize("spec", bundled_models(), ids=lambda spec: spec.id)
 def test_bundled_facts_match_the_converted_config(spec: ModelSpec) -> None:
     if not spec.available:
-        pytest.skip("model store not prepared (python -m workers.model_store prepare)")
+        pytest.fail("model store not prepared (python -m workers.model_store prepare)")
     assert spec.local_path is not None and spec.sanity is not None
     config = json.loads((spec.local_path / "config.json").read_text())
     manifest = json.loads((spec.local_path / "tokenscope_manifest.json").read_text())

@@ -149,7 +149,7 @@ def test_gemma_gguf_is_assembled_once_into_the_shared_path(tmp_path: Path, monke
 def test_real_store_second_prepare_is_fast() -> None:
     """The set-up command's second run on the real store: every model up to date, in seconds."""
     if not all(spec.available for spec in bundled_models()):
-        pytest.skip("model store not prepared (python -m workers.model_store prepare)")
+        pytest.fail("model store not prepared (python -m workers.model_store prepare)")
     started = time.perf_counter()
     lines = list(lm_assets.prepare())
     assert lines == [f"{spec.id}: up to date" for spec in lm_assets.BUNDLED]

@@ -13,5 +13,5 @@ def require(spec_id: str) -> TextTokenizer:
     """The loaded tokenizer, or a skip saying the model store / asset package is missing on this machine."""
     spec = next(s for s in builtin_specs() if s.id == spec_id)
     if not spec.available:
-        pytest.skip(f"{spec_id} is not installed here (run `python -m workers.model_store prepare --only tokenizers`)")
+        pytest.fail(f"{spec_id} is not installed here (run `python -m workers.model_store prepare --only tokenizers`)")
     return load_tokenizer(spec_id)
