@@ -17,8 +17,9 @@ median wall time is reported, because on a shared machine the load drifts during
 token for token with HF's greedy output. Timed from the call to the returned tokens, prefill included, for both.
 
 Results are kept per prompt in ``var/bench/speculative.json`` (for the same settings), so a full run can be split
-into several invocations of under ten minutes each (``--cases``); each invocation rewrites the "speculative" section
-of docs/benchmarks.md from everything measured under those settings, and prints it.
+into several invocations of under ten minutes each (``--cases``; ``--cases ""`` only re-renders); each invocation
+rewrites the "speculative" section of docs/benchmarks.md from everything measured under those settings, and prints
+it. ``--quick`` prints only.
 """
 
 from __future__ import annotations
@@ -647,8 +648,8 @@ def render(store: dict[str, Any]) -> str:
     reproduce = (
         "Reproduce: `.venv/bin/python -m bench.speculative_bench` (all prompts; add `--cases edit,code` to split "
         "the run, results under the same settings accumulate in `var/bench/speculative.json`), or `--quick` "
-        "(24 tokens, 1 run) for a smoke test; `--threads N` sets torch's thread count (default 1, because the "
-        "machine is shared)."
+        "(24 tokens, 1 run, printed only) for a smoke test; `--threads N` sets torch's thread count (default 1, "
+        "because the machine is shared)."
     )
     return "\n\n".join([header, *parts, "**Targets**\n\n" + verdicts(all_facts), reading(all_facts), reproduce])
 
@@ -766,7 +767,7 @@ def reading(all_facts: list[dict[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="24 new tokens, 1 timed run (a smoke test)")
+    parser.add_argument("--quick", action="store_true", help="24 new tokens, 1 timed run, printed only (a smoke test)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1: shared machine)")
     parser.add_argument("--cases", default=",".join(CASE_NAMES), help=f"comma-separated, from {', '.join(CASE_NAMES)}")
     parser.add_argument("--new-tokens", type=int, default=None, help="default 64 (24 with --quick)")
@@ -814,22 +815,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     wanted = [case_by_name(name.strip()) for name in args.cases.split(",") if name.strip()]
     meta = {**asdict(settings), "versions": {"torch": torch.__version__, "transformers": transformers.__version__}}
 
+    # A smoke test keeps its own file and never replaces the full run's numbers in the doc.
+    results = RESULTS.with_name("speculative_quick.json") if args.quick else RESULTS
     store: dict[str, Any] = {"settings": meta, "cases": {}}
-    if RESULTS.exists():
-        previous = json.loads(RESULTS.read_text())
+    if results.exists():
+        previous = json.loads(results.read_text())
         if previous.get("settings") == meta:
             store = previous
     for case in wanted:
         store["cases"][case.name] = measure_case(case, settings)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(store, indent=1))
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(json.dumps(store, indent=1))
 
     markdown = render(store)
     print("\n" + markdown)
     missing = [c.name for c in CASES if c.name not in store["cases"]]
     if missing:
         print(f"\n(not measured yet under these settings: {', '.join(missing)})")
-    if not args.no_doc:
+    if not args.no_doc and not args.quick:
         from bench.report import write_section
 
         write_section(SECTION, markdown)

@@ -16,7 +16,7 @@ from apps.core.errors import ApplicationError
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_create
 from workers.decoding.errors import DecodingInputError
-from workers.model_store.store import asset_dir, store_dir
+from workers.model_store.store import store_dir
 from workers.models.catalog import ModelNotFoundError, ModelUnavailableError, resolve_model
 from workers.pipelines.distill_draft import parse_inputs
 
@@ -27,7 +27,7 @@ def drafts_root() -> Path:
 
 def draft_submit(*, membership: Membership, user: User, inputs: dict[str, Any]) -> Job:
     job_id = uuid.uuid4()
-    output_dir = asset_dir("drafts", membership.team.slug) / str(job_id)
+    output_dir = drafts_root() / membership.team.slug / str(job_id)  # created by the job when it saves the draft
     params = {**inputs, "output_dir": str(output_dir)}
     try:
         parse_inputs(params)
