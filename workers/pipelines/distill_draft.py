@@ -28,9 +28,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, cast
 
 from workers.decoding.errors import DecodingInputError
+from workers.pipelines.model_loading import Loaded, Loader, default_loader, noop_report
 
 Report = Callable[..., None]
 MAX_PROMPTS = 1000
@@ -40,36 +41,6 @@ GENERATION_SHARE = 0.5
 """At most this fraction of ``time_budget_s`` goes to generating the corpus; training gets the rest."""
 LayerSelection = Literal["first", "spread", "first_last"]
 LAYER_SELECTIONS: tuple[LayerSelection, ...] = ("first", "spread", "first_last")
-
-
-class Loaded(Protocol):
-    """What the pipeline needs from ``workers.models.registry.LoadedModel``."""
-
-    @property
-    def model(self) -> Any: ...
-
-    @property
-    def tokenizer(self) -> Any: ...
-
-    @property
-    def spec(self) -> Any: ...
-
-
-Loader = Callable[[str], Loaded]
-
-
-def _noop(progress: float, message: str = "", partial: Any = None) -> None:
-    return None
-
-
-def _default_loader(ref: str) -> Loaded:
-    from workers.models.catalog import ModelNotFoundError, ModelUnavailableError
-    from workers.models.registry import get_model
-
-    try:
-        return get_model(ref)
-    except (ModelNotFoundError, ModelUnavailableError) as exc:
-        raise DecodingInputError(f"Model {ref!r} cannot be used: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -171,7 +142,7 @@ def _name(loaded: Loaded, ref: str) -> dict[str, Any]:
     return {"ref": ref, "id": getattr(spec, "id", ref), "name": getattr(spec, "name", ref)}
 
 
-def run(inputs: dict[str, Any], report: Report = _noop, *, load: Loader | None = None) -> dict[str, Any]:
+def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | None = None) -> dict[str, Any]:
     """Distil a draft for ``inputs['target']`` and save it to ``inputs['output_dir']``; see the module doc."""
     import torch
     import transformers
@@ -184,7 +155,7 @@ def run(inputs: dict[str, Any], report: Report = _noop, *, load: Loader | None =
     params = parse_inputs(inputs)
     started = time.monotonic()
     report(0.0, "Loading the target model")
-    target = (load or _default_loader)(params.target)
+    target = (load or default_loader)(params.target)
     try:
         target_layers = num_layers(target.model)
     except TypeError as exc:

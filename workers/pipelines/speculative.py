@@ -25,9 +25,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from workers.decoding.errors import DecodingInputError
+from workers.pipelines.model_loading import Loaded, Loader, default_loader, noop_report
 
 Report = Callable[..., None]
 MAX_NEW_TOKENS = 512
@@ -36,36 +37,6 @@ DRAFTER_KINDS = ("draft_model", "prompt_lookup", "early_exit", "cross_tokenizer"
 TREE_KINDS = ("multi_draft", "tree_fixed", "tree_dyspec", "token_recycling")
 STREAM_INTERVAL_S = 0.25
 STREAM_MAX_STEPS = 32
-
-
-class Loaded(Protocol):
-    """What the pipeline needs from ``workers.models.registry.LoadedModel``."""
-
-    @property
-    def model(self) -> Any: ...
-
-    @property
-    def tokenizer(self) -> Any: ...
-
-    @property
-    def spec(self) -> Any: ...
-
-
-Loader = Callable[[str], Loaded]
-
-
-def _noop(progress: float, message: str = "", partial: Any = None) -> None:
-    return None
-
-
-def _default_loader(ref: str) -> Loaded:
-    from workers.models.catalog import ModelNotFoundError, ModelUnavailableError
-    from workers.models.registry import get_model
-
-    try:
-        return get_model(ref)
-    except (ModelNotFoundError, ModelUnavailableError) as exc:
-        raise DecodingInputError(f"Model {ref!r} cannot be used: {exc}") from exc
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -313,7 +284,7 @@ def _tree_config(params: Params, eos: tuple[int, ...], sampling: Any) -> Any:
         raise DecodingInputError(f"Bad parameters for the {params.drafter['kind']} method: {exc}") from exc
 
 
-def run(inputs: dict[str, Any], report: Report = _noop, *, load: Loader | None = None) -> dict[str, Any]:
+def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | None = None) -> dict[str, Any]:
     """Decode ``inputs['prompt']`` with the chosen method (and the autoregressive baseline); see the module doc."""
     import torch
     import transformers
@@ -323,7 +294,7 @@ def run(inputs: dict[str, Any], report: Report = _noop, *, load: Loader | None =
     from workers.decoding.trace import compare_with_baseline
 
     params = parse_inputs(inputs)
-    load = load or _default_loader
+    load = load or default_loader
     report(0.0, "Loading models")
     target = load(params.target)
     tokenizer = target.tokenizer
