@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import torch
 from torch import nn
-from transformers import Gemma3ForCausalLM, Gemma3TextConfig, LlamaConfig, LlamaForCausalLM
+from transformers import Gemma3ForCausalLM, LlamaForCausalLM
+
+from tests.workers.tiny_models import tiny_gemma3_model, tiny_llama_model
 
 VOCAB = 97
 
@@ -19,35 +21,19 @@ torch.set_num_threads(1)
 
 
 def tiny_llama(seed: int = 0, layers: int = 2, vocab: int = VOCAB) -> LlamaForCausalLM:
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=vocab,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-    )
-    return LlamaForCausalLM(config).eval()
+    return tiny_llama_model(seed=seed, vocab_size=vocab, num_hidden_layers=layers, max_position_embeddings=256)
 
 
 def tiny_gemma3(seed: int = 0, sliding_window: int = 6) -> Gemma3ForCausalLM:
     """Alternating sliding-window / full attention, like Gemma 3, with a window small enough to overflow."""
-    torch.manual_seed(seed)
-    config = Gemma3TextConfig(
+    return tiny_gemma3_model(
+        seed=seed,
         vocab_size=VOCAB,
-        hidden_size=32,
-        intermediate_size=64,
         num_hidden_layers=4,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=8,
         sliding_window=sliding_window,
         layer_types=["sliding_attention", "sliding_attention", "sliding_attention", "full_attention"],
         max_position_embeddings=256,
     )
-    return Gemma3ForCausalLM(config).eval()
 
 
 def truncated(model: LlamaForCausalLM, layers: int) -> LlamaForCausalLM:

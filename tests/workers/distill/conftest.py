@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import torch
 
+from tests.workers.tiny_models import tiny_gemma3_model, tiny_llama_model
+
 VOCAB = 64
 EOS = 1
 PAD = 0
@@ -22,16 +24,10 @@ torch.set_num_threads(1)
 def tiny_llama(layers: int = 6, seed: int = 0) -> Any:
     """Test fixture: a random-init Llama with tied embeddings (like SmolLM2). A large init scale makes its next-token
     distributions peaked, so it has definite greedy choices that a draft can learn to match."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(
+    return tiny_llama_model(
+        seed=seed,
         vocab_size=VOCAB,
-        hidden_size=32,
-        intermediate_size=64,
         num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
         max_position_embeddings=256,
         tie_word_embeddings=True,
         initializer_range=0.2,
@@ -39,23 +35,15 @@ def tiny_llama(layers: int = 6, seed: int = 0) -> Any:
         eos_token_id=EOS,
         pad_token_id=PAD,
     )
-    return LlamaForCausalLM(config).eval()
 
 
 def tiny_gemma3(seed: int = 0) -> Any:
     """Test fixture: a random-init 6-layer Gemma 3 whose sliding window (4) is shorter than the prompts, with final
     logit soft-capping: the family-specific paths (sliding-window cache with left padding, capped head)."""
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
-
-    torch.manual_seed(seed)
-    config = Gemma3TextConfig(
+    return tiny_gemma3_model(
+        seed=seed,
         vocab_size=VOCAB,
-        hidden_size=32,
-        intermediate_size=64,
         num_hidden_layers=6,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=8,
         sliding_window=4,
         max_position_embeddings=256,
         final_logit_softcapping=30.0,
@@ -64,7 +52,6 @@ def tiny_gemma3(seed: int = 0) -> Any:
         eos_token_id=EOS,
         pad_token_id=PAD,
     )
-    return Gemma3ForCausalLM(config).eval()
 
 
 def tiny_tokenizer(chat: bool = False) -> Any:

@@ -9,47 +9,28 @@ from typing import Any
 
 import pytest
 
+from tests.workers.tiny_models import tiny_gemma3_model, tiny_llama_model
+
 VOCAB = 61
 
 
 def tiny_llama(layers: int = 4, seed: int = 0, vocab: int = VOCAB) -> Any:
     """Test fixture: a 4-layer random-init Llama (tied embeddings, like SmolLM2)."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=vocab,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-        tie_word_embeddings=True,
+    return tiny_llama_model(
+        seed=seed, vocab_size=vocab, num_hidden_layers=layers, max_position_embeddings=128, tie_word_embeddings=True
     )
-    return LlamaForCausalLM(config).eval()
 
 
 def tiny_gemma3(seed: int = 0) -> Any:
     """Test fixture: a 6-layer random-init Gemma 3 with sliding-window and full-attention layers."""
-    import torch
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
-
-    torch.manual_seed(seed)
-    config = Gemma3TextConfig(
+    return tiny_gemma3_model(
+        seed=seed,
         vocab_size=VOCAB,
-        hidden_size=32,
-        intermediate_size=64,
         num_hidden_layers=6,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        head_dim=8,
         sliding_window=4,
         max_position_embeddings=128,
         final_logit_softcapping=30.0,
     )
-    return Gemma3ForCausalLM(config).eval()
 
 
 def tiny_tokenizer() -> Any:
