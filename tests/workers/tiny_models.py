@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-COMMON: dict[str, Any] = {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2}
+COMMON: dict[str, Any] = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+}
 
 
 def tiny_llama_model(*, seed: int, **config: Any) -> Any:
