@@ -12,12 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from workers.decoding.chain import ChainVerifier
+import torch
+
+from workers.decoding.chain import ChainVerifier, top_k_lists
 from workers.decoding.drafters import as_lm
 from workers.decoding.errors import DecodingInputError
 from workers.decoding.lm import CausalLM
 from workers.decoding.protocols import Draft, Drafter, Verifier
-from workers.decoding.sampling import GREEDY, SamplingConfig, make_generator
+from workers.decoding.sampling import GREEDY, SamplingConfig, make_generator, probabilities, sample
 from workers.decoding.trace import StepRecord, Trace, fill_strings, summarize
 
 Method = Literal["autoregressive", "speculative"]
@@ -130,23 +132,37 @@ def generate(
     )
 
     started = time.perf_counter()
-    # The target's cache holds everything but the last committed token (the "pending" one, fed with the draft).
-    if len(prompt) > 1:
-        lm.prefill(prompt[:-1])
+    # Two ways to start, both without a forward of their own for the first new token (as HF ``generate`` does). A
+    # chain draft rides along with the prefill: the prompt's last token is "pending" and the first draft is verified
+    # in the prefill's forward. Otherwise (no drafter, or a tree, whose mask covers the cached prefix only) the
+    # prefill's last logits give the first token. Either way the target's cache then holds everything but the last
+    # committed token (the pending one, fed with the next draft).
+    draft_in_prefill = active_drafter is not None and not rule.supports_tree and len(prompt) > 1
+    first_logits: torch.Tensor | None = None
+    if draft_in_prefill:
+        lm.defer_prefill(prompt[:-1])
     else:
-        lm.reset()
-    pending = prompt[-1]
+        first_logits = lm.prefill(prompt)
     if active_drafter is not None:
         active_drafter.start(prompt)
     prefill_ms = (time.perf_counter() - started) * 1000.0
 
     context = list(prompt)
     output: list[int] = []
+    pending = prompt[-1]
     gamma = config.gamma
     stop_reason = "max_new_tokens"
     callback_ms = 0.0  # time spent in on_step is the caller's, not decoding's
     decode_start = time.perf_counter()
-    while len(output) < max_new_tokens:
+    if first_logits is not None:
+        first = _first_token_step(first_logits, config, gen, len(prompt), lossless=rule.lossless)
+        pending = first.next_token
+        output.append(pending)
+        context.append(pending)
+        if pending in eos:
+            stop_reason = "eos"
+        callback_ms += _finish_step(first, trace, strings, output, on_step, step_start=decode_start)
+    while len(output) < max_new_tokens and stop_reason != "eos":
         step_start = time.perf_counter()
         remaining = max_new_tokens - len(output)
         want = min(gamma, remaining - 1)  # leave room for the target's own token
@@ -209,15 +225,9 @@ def generate(
             next_top=verification.next_top,
             extra={**draft.extra, **verification.extra},
         )
-        if strings is not None:
-            fill_strings(record, strings.token)
-            record.accepted_text = strings.advance(output)
-        record.overhead_ms = (time.perf_counter() - verify_done) * 1000.0
-        trace.steps.append(record)
-        if on_step is not None:
-            callback_start = time.perf_counter()
-            on_step(record)
-            callback_ms += (time.perf_counter() - callback_start) * 1000.0
+        if draft_in_prefill and record.index == 0:
+            record.extra["prefill_tokens"] = len(prompt) - 1
+        callback_ms += _finish_step(record, trace, strings, output, on_step, step_start=verify_done)
         if stop_reason == "eos":
             break
 
@@ -226,3 +236,66 @@ def generate(
         trace.steps, new_tokens=len(output), prefill_ms=prefill_ms, decode_ms=decode_ms, stop_reason=stop_reason
     )
     return output, trace
+
+
+def _first_token_step(
+    logits: torch.Tensor, config: MethodConfig, gen: torch.Generator, prompt_len: int, *, lossless: bool
+) -> StepRecord:
+    """The token drawn from the prefill's last logits: an autoregressive step whose forward was the prefill."""
+    probs = probabilities(logits, config.sampling)
+    if config.sampling.greedy:
+        token, u, source = int(logits.argmax()), None, "greedy"
+    else:
+        token, draw = sample(probs, gen)
+        u, source = draw, "sample"
+    return StepRecord(
+        index=0,
+        method=config.method,
+        draft_source="none",
+        gamma=0,
+        prefix_len_before=prompt_len,
+        prefix_len_after=prompt_len + 1,
+        draft=[],
+        is_tree=False,
+        first_rejection=None,
+        accepted_count=0,
+        next_token=token,
+        next_source=source,
+        next_prob=float(probs[token]),
+        next_u=u,
+        emitted=[token],
+        draft_ms=0.0,
+        verify_ms=0.0,
+        overhead_ms=0.0,
+        target_forwards=0,
+        draft_forwards=0,
+        target_forward_ms=0.0,
+        draft_forward_ms=0.0,
+        kv_rollback=0,
+        draft_kv_rollback=0,
+        lossless=lossless,
+        next_top=top_k_lists(probs[None], config.trace_top_k)[0],
+        extra={"from_prefill": True},
+    )
+
+
+def _finish_step(
+    record: StepRecord,
+    trace: Trace,
+    strings: _Strings | None,
+    output: Sequence[int],
+    on_step: StepCallback | None,
+    *,
+    step_start: float,
+) -> float:
+    """Attach strings, time the bookkeeping, store and publish a step; returns the time spent in ``on_step``."""
+    if strings is not None:
+        fill_strings(record, strings.token)
+        record.accepted_text = strings.advance(output)
+    record.overhead_ms = (time.perf_counter() - step_start) * 1000.0
+    trace.steps.append(record)
+    if on_step is None:
+        return 0.0
+    callback_start = time.perf_counter()
+    on_step(record)
+    return (time.perf_counter() - callback_start) * 1000.0

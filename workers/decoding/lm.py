@@ -47,6 +47,7 @@ class CausalLM:
         self.last_forward_ms = 0.0
         self._sliding = False
         self._checkpoint = 0
+        self._deferred: list[int] = []
         try:
             params = inspect.signature(model.forward).parameters
             self._accepts_logits_to_keep = "logits_to_keep" in params or any(
@@ -67,14 +68,25 @@ class CausalLM:
 
     @property
     def length(self) -> int:
-        """Number of tokens currently held in the cache."""
-        return len(self.tokens)
+        """Number of tokens held in the cache, counting a deferred prefill as held."""
+        return len(self.tokens) + len(self._deferred)
 
     def reset(self) -> None:
         """Drop the cache (the counters are kept; use :meth:`reset_counters` for those)."""
         self.cache = None
         self.tokens = []
+        self._deferred = []
         self._checkpoint = 0
+
+    def defer_prefill(self, ids: Sequence[int]) -> None:
+        """Start a fresh cache whose first ``ids`` are fed together with the next :meth:`forward` call.
+
+        That call then returns the logits of its own tokens only. Speculative decoding uses it to verify the first
+        draft inside the prefill's forward, as HF's assisted generation does, instead of paying a forward for it.
+        Past recording is switched on before that forward so the draft tokens can still be rolled back.
+        """
+        self.reset()
+        self._deferred = [int(t) for t in ids]
 
     def reset_counters(self) -> None:
         self.forward_calls = 0
@@ -147,6 +159,8 @@ class CausalLM:
         """
         if not ids:
             raise ValueError("forward needs at least one token")
+        if self._deferred:
+            return self._forward_with_prefill(ids, position_ids=position_ids, attention_mask=attention_mask)
         fresh = self.cache is None
         extra: dict[str, Any] = {}
         if position_ids is not None:
@@ -156,6 +170,20 @@ class CausalLM:
         logits = self._run(ids, logits_to_keep=0, **extra)
         if fresh:
             self._enable_rollback()
+        return logits
+
+    def _forward_with_prefill(
+        self, ids: Sequence[int], *, position_ids: torch.Tensor | None, attention_mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        if position_ids is not None or attention_mask is not None:
+            raise ValueError("a deferred prefill cannot be combined with tree positions or masks")
+        deferred, self._deferred = self._deferred, []
+        self.cache = self._new_cache()
+        if hasattr(self.cache, "activate_past_recording"):
+            self.cache.activate_past_recording()
+        logits = self._run([*deferred, *ids], logits_to_keep=len(ids))
+        self._sliding = any(getattr(layer, "is_sliding", False) for layer in self.cache.layers)
+        self._checkpoint = len(deferred)  # the states recorded since then can be rolled back
         return logits
 
     def crop(self, length: int) -> int:

@@ -196,6 +196,7 @@ def summarize(
     betas: list[list[float]] = []
     draft_ms = verify_ms = overhead_ms = target_forward_ms = 0.0
     target_calls = draft_forwards = 0
+    verified_tokens = 0  # tokens emitted by steps that called the target (the first one comes from the prefill)
     gammas: list[int] = []
     draft_lengths: list[int] = []
     for step in steps:
@@ -205,8 +206,10 @@ def summarize(
         target_forward_ms += step.target_forward_ms
         target_calls += step.target_forwards
         draft_forwards += step.draft_forwards
-        gammas.append(step.gamma)
-        draft_lengths.append(len(step.draft))
+        if step.target_forwards:
+            verified_tokens += len(step.emitted)
+            gammas.append(step.gamma)
+            draft_lengths.append(len(step.draft))
         drafted += len(step.draft)
         accepted += step.accepted_count
         for record in step.draft:
@@ -219,11 +222,18 @@ def summarize(
             if record.decision != "unverified":
                 tested[pos] += 1
                 passed[pos] += record.decision == "accepted"
+    # A first draft verified inside the prefill's forward: that forward's time is the prefill's, not a verification's.
+    prefill_forward_ms = steps[0].target_forward_ms if steps and "prefill_tokens" in steps[0].extra else 0.0
+    if prefill_forward_ms:
+        prefill_ms, decode_ms = prefill_ms + prefill_forward_ms, decode_ms - prefill_forward_ms
+        verify_ms -= prefill_forward_ms
+        target_forward_ms -= prefill_forward_ms
+    timed_calls = target_calls - (1 if prefill_forward_ms else 0)
     rate = accepted / drafted if drafted else None
     alpha = accepted / sum(tested) if sum(tested) else None
     all_betas = [b for column in betas for b in column]
     mean_gamma = sum(draft_lengths) / len(draft_lengths) if draft_lengths else 0.0
-    target_ms_per_call = target_forward_ms / target_calls if target_calls else None
+    target_ms_per_call = target_forward_ms / timed_calls if timed_calls else None
     draft_ms_per_token = draft_ms / drafted if drafted else None
     cost_ratio = (
         draft_ms_per_token / target_ms_per_call if draft_ms_per_token is not None and target_ms_per_call else None
@@ -246,7 +256,7 @@ def summarize(
         mean_beta=sum(all_betas) / len(all_betas) if all_betas else None,
         mean_beta_by_position=[sum(column) / len(column) for column in betas if column],
         mean_gamma=mean_gamma,
-        tokens_per_target_call=new_tokens / target_calls if target_calls else 0.0,
+        tokens_per_target_call=verified_tokens / target_calls if target_calls else 0.0,
         theoretical_tokens_per_call=theory_tau,
         prefill_ms=prefill_ms,
         decode_ms=decode_ms,

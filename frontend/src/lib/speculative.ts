@@ -611,9 +611,10 @@ export function stepStats(step: StepRecord): StepStats {
   };
 }
 
-/** Target calls the run saved against one call per token (the autoregressive baseline's count when known). */
+/** Target calls the run saved against the autoregressive baseline's count when known, else against one call per
+ * token after the first (which the prefill's logits give for free). */
 export function targetCallsSaved(summary: TraceSummary, baseline?: TraceSummary | null): number {
-  const reference = baseline?.target_calls ?? summary.new_tokens;
+  const reference = baseline?.target_calls ?? Math.max(summary.new_tokens - 1, 0);
   return reference - summary.target_calls;
 }
 

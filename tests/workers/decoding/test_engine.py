@@ -25,7 +25,10 @@ def spec(**kwargs) -> MethodConfig:
 @pytest.fixture(scope="module")
 def baseline(target, prompt) -> list[int]:
     output, trace = generate(target, None, prompt, N)
-    assert len(output) == N and trace.summary is not None and trace.summary.target_calls == N
+    assert len(output) == N and trace.summary is not None
+    # The first token comes from the prefill's logits (as in HF generate); each later one costs one target forward.
+    assert trace.summary.target_calls == N - 1
+    assert trace.steps[0].extra == {"from_prefill": True} and trace.steps[0].target_forwards == 0
     return output
 
 
@@ -118,9 +121,15 @@ def test_trace_bookkeeping_and_streaming(target, prompt, baseline) -> None:
     summary = trace.summary
     assert summary is not None
     assert sum(len(s.emitted) for s in trace.steps) == len(output) == summary.new_tokens
-    assert summary.target_calls == len(trace.steps)
+    # The first draft is verified inside the prefill's forward (as HF's assisted generation does).
+    first = trace.steps[0]
+    assert first.extra["prefill_tokens"] == len(prompt) - 1 and first.draft and first.target_forwards == 1
+    assert summary.target_calls == len(trace.steps) == sum(s.target_forwards for s in trace.steps)
     assert summary.drafted == sum(len(s.draft) for s in trace.steps)
     assert summary.tokens_per_target_call == pytest.approx(N / len(trace.steps))
+    assert summary.prefill_ms >= first.target_forward_ms  # that forward is accounted to the prefill, not to verifying
+    later = trace.steps[1:]
+    assert summary.target_ms_per_call == pytest.approx(sum(s.target_forward_ms for s in later) / len(later))
     assert "".join(s.accepted_text or "" for s in trace.steps) == decode(output)
     position = len(prompt)
     for step in trace.steps:
@@ -165,7 +174,8 @@ def test_single_token_prompt(target) -> None:
 def test_verify_path_matches_logits_of_a_fresh_forward(target, prompt) -> None:
     """The p recorded in the trace is the target's real next-token probability for the drafted token."""
     _, trace = generate(target, ModelDrafter(target), prompt, 6, spec(gamma=5))
-    step = trace.steps[0]
+    step = trace.steps[0]  # verified inside the prefill's forward
+    assert step.extra["prefill_tokens"] == len(prompt) - 1
     with torch.inference_mode():
         logits = target(input_ids=torch.tensor([[*prompt, step.draft[0].token]])).logits[0, -2]
     assert step.draft[0].p == pytest.approx(float(logits.softmax(-1)[step.draft[0].token]), abs=1e-5)

@@ -82,3 +82,30 @@ def test_sliding_window_rollback_beyond_checkpoint_is_refused() -> None:
     lm.crop(13)
     with pytest.raises(ValueError, match="sliding-window"):
         lm.crop(10)
+
+
+@pytest.mark.parametrize("make", [tiny_llama, tiny_gemma3], ids=["llama", "gemma3-sliding"])
+def test_deferred_prefill_verifies_a_draft_in_the_prefill_forward(make) -> None:
+    """The engine's start for chain drafts: the prompt is fed together with the first draft in one forward, which
+    returns only the draft's logits; rejected draft tokens must still roll back, even past a sliding window."""
+    model = make()
+    lm = CausalLM(model)
+    prompt = list(range(3, 15))  # longer than the sliding window (6)
+    lm.defer_prefill(prompt[:-1])
+    assert lm.length == len(prompt) - 1 and lm.forward_calls == 0
+    feed = [prompt[-1], 20, 21, 22, 23]
+    got = lm.forward(feed)
+    assert lm.forward_calls == 1 and lm.length == len(prompt) + 4
+    torch.testing.assert_close(got, fresh_logits(model, [*prompt, 20, 21, 22, 23])[-len(feed) :], atol=ATOL, rtol=1e-4)
+    assert lm.crop(len(prompt) + 1) == 3  # keep the first drafted token
+    history = [*prompt, 20]
+    assert lm.tokens == history
+    check = [30, 31]
+    torch.testing.assert_close(lm.forward(check), fresh_logits(model, history + check)[-2:], atol=ATOL, rtol=1e-4)
+
+
+def test_deferred_prefill_refuses_tree_masks() -> None:
+    lm = CausalLM(tiny_llama())
+    lm.defer_prefill([1, 2, 3])
+    with pytest.raises(ValueError, match="deferred prefill"):
+        lm.forward([4, 5], position_ids=torch.tensor([[3, 3]]))
