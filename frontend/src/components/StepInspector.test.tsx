@@ -8,7 +8,7 @@ import { AcceptanceChart } from './AcceptanceChart';
 import { SpecSummary } from './SpecSummary';
 import { SpecTokens } from './SpecTokens';
 import { StepInspector } from './StepInspector';
-import { acceptanceByPosition, traceTokens } from '../lib/speculative';
+import { acceptanceByPosition, prefillNote, traceTokens } from '../lib/speculative';
 
 const sampled = sampledFixture as unknown as SpeculativeResult;
 const tree = treeFixture as unknown as SpeculativeResult;
@@ -124,3 +124,18 @@ describe('AcceptanceChart and SpecSummary', () => {
     r.unmount();
   });
 });
+
+describe('prefillNote', () => {
+  const base = sampledFixture.trace.steps[1] as unknown as SpeculativeResult['trace']['steps'][number];
+  it('explains a first draft verified inside the prefill forward', () => {
+    const note = prefillNote({ ...base, extra: { prefill_tokens: 41 } });
+    expect(note).toContain('prefilled the 41 prompt tokens');
+  });
+  it('explains a first token drawn from the prefill logits', () => {
+    expect(prefillNote({ ...base, extra: { from_prefill: true } })).toContain('no forward pass of its own');
+  });
+  it('says nothing for an ordinary step', () => {
+    expect(prefillNote({ ...base, extra: {} })).toBeNull();
+  });
+});
+

@@ -8,6 +8,7 @@ import {
   formatProb,
   layoutTree,
   originOfNext,
+  prefillNote,
   showToken,
   stepStats,
 } from '../lib/speculative';
@@ -367,6 +368,11 @@ export function StepDetail({ step }: { step: StepRecord }) {
         </span>
         {st.emitted > st.accepted && <span className={`badge o-${originOfNext(step.next_source)}`}>next: {step.next_source}</span>}
         {!step.lossless && <span className="badge badge-bad">lossy rule</span>}
+        {prefillNote(step) && (
+          <span className="badge" data-testid="step-prefill-note" title={prefillNote(step) ?? undefined}>
+            {step.extra && 'prefill_tokens' in step.extra ? 'verified in the prefill' : 'from the prefill'}
+          </span>
+        )}
       </div>
 
       <Outcome step={step} />

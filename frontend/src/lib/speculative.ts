@@ -611,6 +611,17 @@ export function stepStats(step: StepRecord): StepStats {
   };
 }
 
+/** Why the first step's timings look different: its forward was (part of) the prompt's prefill. */
+export function prefillNote(step: StepRecord): string | null {
+  if (step.extra && 'prefill_tokens' in step.extra) {
+    return `This draft was verified in the same forward pass that prefilled the ${String(step.extra.prefill_tokens)} prompt tokens, as HF's assisted generation does; that forward's time counts as prefill in the summary.`;
+  }
+  if (step.extra && 'from_prefill' in step.extra) {
+    return "This token was drawn from the prefill's last logits: it cost no forward pass of its own.";
+  }
+  return null;
+}
+
 /** Target calls the run saved against the autoregressive baseline's count when known, else against one call per
  * token after the first (which the prefill's logits give for free). */
 export function targetCallsSaved(summary: TraceSummary, baseline?: TraceSummary | null): number {
