@@ -149,6 +149,13 @@ class Summary:
     """Filled in by the caller: this run's tokens/s ÷ the autoregressive baseline's tokens/s."""
     baseline_tokens_per_s: float | None = None
     output_matches_baseline: bool | None = None
+    verify_cost_ratio: float | None = None
+    """v = this run's mean verification forward ÷ the baseline's mean autoregressive forward (filled in with the
+    baseline). The formula above takes v = 1, which holds where the target is memory-bound (a GPU at batch size 1);
+    on a CPU a forward over γ + 1 tokens costs noticeably more than over one."""
+    theoretical_speedup_at_verify_cost: float | None = None
+    """The theoretical speedup ÷ v: the same expectation with a step priced at γ·(draft per token) + v·(AR step), i.e.
+    (1 − α^(γ+1)) / ((1 − α)·v·(γc + 1)) with c measured against the verification forward as above."""
 
 
 @dataclass
@@ -281,6 +288,10 @@ def compare_with_baseline(trace: Trace, baseline: Trace, output: Sequence[int], 
     trace.summary.baseline_tokens_per_s = base
     trace.summary.measured_speedup = trace.summary.tokens_per_s / base if base > 0 else None
     trace.summary.output_matches_baseline = list(output) == list(baseline_output)
+    summary, ar_call = trace.summary, baseline.summary.target_ms_per_call
+    if summary.target_ms_per_call and ar_call and summary.theoretical_speedup is not None:
+        summary.verify_cost_ratio = summary.target_ms_per_call / ar_call
+        summary.theoretical_speedup_at_verify_cost = summary.theoretical_speedup / summary.verify_cost_ratio
 
 
 def fill_strings(record: StepRecord, token_text: Callable[[int], str]) -> None:

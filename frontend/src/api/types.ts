@@ -356,6 +356,9 @@ export interface TraceSummary {
   measured_speedup: number | null;
   baseline_tokens_per_s: number | null;
   output_matches_baseline: boolean | null;
+  /** Mean verification forward ÷ the baseline's autoregressive forward (absent in traces saved before it existed). */
+  verify_cost_ratio?: number | null;
+  theoretical_speedup_at_verify_cost?: number | null;
 }
 
 export interface Trace {
@@ -411,7 +414,9 @@ export type SpeculativeJob = Job<SpeculativeResult>;
 export type JobEvent =
   | { type: 'job.snapshot'; job: Job }
   | { type: 'job.progress'; job_id: string; progress: number; message?: string }
-  | { type: 'job.partial'; job_id: string; partial: unknown }
+  /** `seq`: 1, 2, 3 … per job; on connect the server replays the partials streamed so far, so a client that
+   * reconnects sees some again (drop those with `seq` ≤ the last one applied). */
+  | { type: 'job.partial'; job_id: string; partial: unknown; seq?: number }
   | { type: 'job.finished'; job: Job }
   | { type: 'job.failed'; job_id: string; error: string }
   | { type: 'job.cancelled'; job_id: string }

@@ -106,7 +106,7 @@ export function SpecSummary({ result, actions }: { result: SpeculativeResult; ac
             value={formatInt(s.target_calls)}
             sub={speculative ? <>{saved >= 0 ? `${formatInt(saved)} saved` : `${formatInt(-saved)} more`} vs {base ? 'the baseline' : 'one per token'}</> : `${formatInt(s.steps)} steps`}
             tone={speculative && saved > 0 ? 'good' : undefined}
-            help="Target forward calls while decoding (prefill excluded)."
+            help="Target forward calls while decoding. The prefill is excluded, except when it also verified the first draft."
           />
           {speculative && (
             <Figure
@@ -116,10 +116,16 @@ export function SpecSummary({ result, actions }: { result: SpeculativeResult; ac
                 <>
                   theory {formatSpeedup(s.theoretical_speedup)}
                   {s.cost_ratio !== null && <> from c = {formatProb(s.cost_ratio)}</>}
+                  {s.verify_cost_ratio != null && s.theoretical_speedup_at_verify_cost != null && (
+                    <span data-testid="fig-speedup-verify">
+                      {' '}
+                      · {formatSpeedup(s.theoretical_speedup_at_verify_cost)} at the measured verify cost v = {formatNum(s.verify_cost_ratio, 2)}
+                    </span>
+                  )}
                 </>
               }
               tone={s.measured_speedup === null ? undefined : s.measured_speedup >= 1 ? 'good' : 'bad'}
-              help="This run's tokens/s ÷ the autoregressive baseline's on the same prompt and settings. Theory: (1−α^(γ+1)) / ((1−α)(γc+1)) with c = draft time per token / target time per call, both measured here."
+              help="This run's tokens/s ÷ the autoregressive baseline's on the same prompt and settings. Theory: (1−α^(γ+1)) / ((1−α)(γc+1)) with c = draft time per token / target time per call, both measured here. The formula prices a verification forward (γ+1 tokens) like one autoregressive step; v is its measured price against the baseline's step (about 1 on a memory-bound GPU, more on a CPU), and the second figure divides the theory by it."
               testId="fig-speedup"
             />
           )}

@@ -116,6 +116,17 @@ describe('AcceptanceChart and SpecSummary', () => {
     r.unmount();
   });
 
+  it('prices the theory at the measured verification cost when the baseline gives it', () => {
+    const summary = { ...sampled.trace.summary!, verify_cost_ratio: 1.48, theoretical_speedup_at_verify_cost: 1.14 };
+    const withCost = { ...sampled, trace: { ...sampled.trace, summary } };
+    const r = render(<SpecSummary result={withCost} />);
+    expect(r.container.querySelector('[data-testid="fig-speedup-verify"]')!.textContent).toMatch(/×1\.14.*v = 1\.48/);
+    r.unmount();
+    const old = render(<SpecSummary result={sampled} />);
+    expect(old.container.querySelector('[data-testid="fig-speedup-verify"]')).toBeNull();
+    old.unmount();
+  });
+
   it('labels a lossy run as lossy', () => {
     const lossy = { ...sampled, lossless: { lossless: false, note: 'This verification rule changes the output distribution.' } };
     const r = render(<SpecSummary result={lossy} />);

@@ -13,7 +13,7 @@ from workers.decoding.drafters import EarlyExitDrafter, ModelDrafter, PromptLook
 from workers.decoding.engine import MethodConfig, generate
 from workers.decoding.errors import DecodingInputError
 from workers.decoding.sampling import SamplingConfig
-from workers.decoding.trace import StepRecord
+from workers.decoding.trace import StepRecord, compare_with_baseline
 
 N = 40
 
@@ -179,3 +179,18 @@ def test_verify_path_matches_logits_of_a_fresh_forward(target, prompt) -> None:
     with torch.inference_mode():
         logits = target(input_ids=torch.tensor([[*prompt, step.draft[0].token]])).logits[0, -2]
     assert step.draft[0].p == pytest.approx(float(logits.softmax(-1)[step.draft[0].token]), abs=1e-5)
+
+
+def test_comparison_with_the_baseline_prices_verification_at_its_measured_cost(target, prompt, baseline) -> None:
+    base_output, base_trace = generate(target, None, prompt, N)
+    output, trace = generate(target, PromptLookupDrafter(3, 6), prompt, N, spec(gamma=6))
+    compare_with_baseline(trace, base_trace, output, base_output)
+    summary, base = trace.summary, base_trace.summary
+    assert summary is not None and base is not None and base.target_ms_per_call
+    assert summary.output_matches_baseline is True
+    assert summary.measured_speedup == pytest.approx(summary.tokens_per_s / base.tokens_per_s)
+    assert summary.verify_cost_ratio == pytest.approx(summary.target_ms_per_call / base.target_ms_per_call)
+    assert summary.theoretical_speedup is not None
+    assert summary.theoretical_speedup_at_verify_cost == pytest.approx(
+        summary.theoretical_speedup / summary.verify_cost_ratio
+    )
