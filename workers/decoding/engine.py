@@ -20,7 +20,7 @@ from workers.decoding.errors import DecodingInputError
 from workers.decoding.lm import CausalLM
 from workers.decoding.protocols import Draft, Drafter, Verifier
 from workers.decoding.sampling import GREEDY, SamplingConfig, make_generator, probabilities, sample
-from workers.decoding.trace import StepRecord, Trace, fill_strings, summarize
+from workers.decoding.trace import NextSource, StepRecord, Trace, fill_strings, summarize
 
 Method = Literal["autoregressive", "speculative"]
 MAX_GAMMA = 64
@@ -243,11 +243,13 @@ def _first_token_step(
 ) -> StepRecord:
     """The token drawn from the prefill's last logits: an autoregressive step whose forward was the prefill."""
     probs = probabilities(logits, config.sampling)
+    source: NextSource
+    u: float | None = None
     if config.sampling.greedy:
-        token, u, source = int(logits.argmax()), None, "greedy"
+        token, source = int(logits.argmax()), "greedy"
     else:
-        token, draw = sample(probs, gen)
-        u, source = draw, "sample"
+        token, u = sample(probs, gen)
+        source = "sample"
     return StepRecord(
         index=0,
         method=config.method,
