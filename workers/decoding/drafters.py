@@ -130,18 +130,24 @@ class EarlyExitDrafter(ModelDrafter):
 class PromptLookupDrafter:
     """Prompt lookup decoding: copy what followed an earlier occurrence of the context's last n-gram.
 
-    Mirrors HF's ``prompt_lookup_num_tokens``: try n-gram sizes from ``max_ngram_size`` down to 1 and take the
-    earliest match that has a continuation, at most ``num_pred_tokens`` tokens long. No model, no forward calls.
+    Mirrors HF's ``prompt_lookup_num_tokens``: try n-gram sizes from ``max_ngram_size`` down to ``min_ngram_size``
+    and take the earliest match that has a continuation, at most ``num_pred_tokens`` tokens long. No model, no
+    forward calls. HF always falls back to 1-grams (``min_ngram_size=1``, the default here too); a single matching
+    token is weak evidence, and where a verification forward costs well over one decoding step (a CPU: about 2× for
+    SmolLM2) such drafts lose more than they gain, so ``min_ngram_size=2`` drafts only on longer matches.
     """
 
     kind = "prompt_lookup"
     model_name: str | None = None
     shares_target_vocab = True
 
-    def __init__(self, max_ngram_size: int = 2, num_pred_tokens: int = 10) -> None:
-        if max_ngram_size < 1 or num_pred_tokens < 1:
-            raise ValueError("max_ngram_size and num_pred_tokens must be ≥ 1")
+    def __init__(self, max_ngram_size: int = 2, num_pred_tokens: int = 10, min_ngram_size: int = 1) -> None:
+        if max_ngram_size < 1 or num_pred_tokens < 1 or min_ngram_size < 1:
+            raise ValueError("max_ngram_size, min_ngram_size and num_pred_tokens must be ≥ 1")
+        if min_ngram_size > max_ngram_size:
+            raise ValueError(f"min_ngram_size ({min_ngram_size}) must not exceed max_ngram_size ({max_ngram_size})")
         self.max_ngram_size = max_ngram_size
+        self.min_ngram_size = min_ngram_size
         self.num_pred_tokens = num_pred_tokens
 
     def start(self, prompt_ids: Sequence[int]) -> None:
@@ -151,7 +157,7 @@ class PromptLookupDrafter:
         ids = torch.as_tensor(list(context), dtype=torch.long)
         length = ids.shape[0]
         limit = min(max_tokens, self.num_pred_tokens)
-        for size in range(min(self.max_ngram_size, length - 1), 0, -1):
+        for size in range(min(self.max_ngram_size, length - 1), self.min_ngram_size - 1, -1):
             windows = ids.unfold(0, size, 1)  # [length - size + 1, size]
             matches = (windows == ids[-size:]).all(dim=1).nonzero()[:, 0]
             for start in matches.tolist():

@@ -207,6 +207,11 @@ describe('form validation', () => {
     expect(r.request!.drafter).toEqual({ kind: 'cross_tokenizer', model: 'gemma-3-270m' });
     r = validateSpecForm(form({ drafterKind: 'prompt_lookup', drafterParams: { prompt_lookup: { max_ngram_size: '9' } } }), MODELS);
     expect(r.errors['param.max_ngram_size']).toMatch(/between 1 and 8/);
+    r = validateSpecForm(form({ drafterKind: 'prompt_lookup', drafterParams: { prompt_lookup: { min_ngram_size: '3' } } }), MODELS);
+    expect(r.errors['param.min_ngram_size']).toMatch(/must not exceed the max n-gram size \(2\)/);
+    r = validateSpecForm(form({ drafterKind: 'prompt_lookup', drafterParams: { prompt_lookup: { min_ngram_size: '2', max_ngram_size: '3' } } }), MODELS);
+    expect(r.errors['param.min_ngram_size']).toBeUndefined();
+    expect(r.request!.drafter).toMatchObject({ kind: 'prompt_lookup', min_ngram_size: 2, max_ngram_size: 3 });
     r = validateSpecForm(form({ drafterKind: 'multi_draft', draftModel: 'smollm2-135m-instruct', drafterParams: { multi_draft: { num_drafts: '16', draft_length: '8' } } }), MODELS);
     expect(r.errors['param.draft_length']).toMatch(/128 nodes/);
   });

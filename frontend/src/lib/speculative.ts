@@ -63,6 +63,15 @@ export const DRAFTERS: DrafterInfo[] = [
       'No draft model: finds the latest n-gram of the context earlier in the prompt/output and proposes what followed it. Pays off when the output copies the input (editing, code, extraction).',
     params: [
       { key: 'max_ngram_size', label: 'Max n-gram size', kind: 'int', min: 1, max: 8, default: 2, help: 'Longest suffix n-gram searched for in the context.' },
+      {
+        key: 'min_ngram_size',
+        label: 'Min n-gram size',
+        kind: 'int',
+        min: 1,
+        max: 8,
+        default: 1,
+        help: 'Shortest match that may draft (1 = HF’s behaviour). 2 skips single-token matches, which rarely pay where a verification forward costs well over one step (on a CPU). Must not exceed the max n-gram size.',
+      },
       { key: 'num_pred_tokens', label: 'Tokens per lookup', kind: 'int', min: 1, max: 64, default: 10, help: 'Tokens copied after a match (the draft is also capped by γ).' },
     ],
   },
@@ -285,6 +294,11 @@ export function validateSpecForm(form: SpecForm, models: LanguageModel[] = []): 
         }
         const v = intField(raw, p.label, p.min ?? 1, p.max ?? Number.MAX_SAFE_INTEGER, errors, `param.${p.key}`, { optional: true });
         if (v !== undefined) drafter[p.key] = v;
+      }
+      if (info.kind === 'prompt_lookup' && !errors['param.min_ngram_size'] && !errors['param.max_ngram_size']) {
+        const lo = (drafter.min_ngram_size as number | undefined) ?? 1;
+        const hi = (drafter.max_ngram_size as number | undefined) ?? 2;
+        if (lo > hi) errors['param.min_ngram_size'] = `Min n-gram size (${lo}) must not exceed the max n-gram size (${hi}).`;
       }
       if (info.kind === 'multi_draft' && !errors['param.num_drafts'] && !errors['param.draft_length']) {
         const k = (drafter.num_drafts as number | undefined) ?? 3;

@@ -42,6 +42,18 @@ def test_prompt_lookup_matches_hf() -> None:
         assert ours.q is None and ours.forward_calls == 0
 
 
+def test_prompt_lookup_minimum_ngram_size_skips_weak_matches() -> None:
+    context = [7, 1, 2, 3, 9, 4, 5, 6, 2]  # only the last token (2) recurs: a 1-gram match
+    hf_like = PromptLookupDrafter(3, 4).propose(context, 4, GREEDY, make_generator(0))
+    assert hf_like.tokens == [3, 9, 4, 5] and hf_like.extra["prompt_lookup"]["ngram_size"] == 1
+    assert PromptLookupDrafter(3, 4, min_ngram_size=2).propose(context, 4, GREEDY, make_generator(0)).tokens == []
+    longer = [*context, 3]  # now "2 3" recurs
+    draft = PromptLookupDrafter(3, 4, min_ngram_size=2).propose(longer, 4, GREEDY, make_generator(0))
+    assert draft.tokens == [9, 4, 5, 6] and draft.extra["prompt_lookup"]["ngram_size"] == 2
+    with pytest.raises(ValueError, match="must not exceed"):
+        PromptLookupDrafter(2, 4, min_ngram_size=3)
+
+
 def test_prompt_lookup_respects_max_tokens_and_reports_the_match() -> None:
     draft = PromptLookupDrafter(2, 10).propose([1, 2, 3, 4, 5, 1, 2], 2, GREEDY, make_generator(0))
     assert draft.tokens == [3, 4]

@@ -37,6 +37,7 @@ def drafters(target):
         "draft_model": ModelDrafter(perturbed(target, 0.3)),
         "identical_draft": ModelDrafter(target),
         "prompt_lookup": PromptLookupDrafter(max_ngram_size=3, num_pred_tokens=6),
+        "prompt_lookup_min2": PromptLookupDrafter(max_ngram_size=3, num_pred_tokens=6, min_ngram_size=2),
         "early_exit": EarlyExitDrafter(truncated(target, 2), exit_layer=2),
         "unrelated_draft": ModelDrafter(tiny_llama(seed=5)),
     }
