@@ -59,7 +59,7 @@ def draft_list_for_team(*, team: Team) -> list[dict[str, Any]]:
                 "kind": "distilled",
                 "source": f"distilled by job {job.id} from {target.name}'s own generations (FastDraft-style)",
                 "licence": target.licence,
-                "params": draft.get("params"),
+                "params": draft.get("parameters"),
                 "context_length": target.context_length,
                 "vocab_size": target.vocab_size,
                 "tokenizer_id": target.tokenizer_id,

@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { EmptyState, ErrorBanner, Spinner } from './components/common';
 import { Layout } from './components/Layout';
 import { CataloguePage } from './pages/CataloguePage';
+import { DraftsPage } from './pages/DraftsPage';
 import { HistoryPage } from './pages/HistoryPage';
 import { LabPage } from './pages/LabPage';
 import { LoginPage } from './pages/LoginPage';
@@ -14,6 +15,7 @@ import { SessionProvider, useSession } from './session';
 const TITLES: Record<string, string> = {
   lab: 'Tokenize',
   speculative: 'Speculative decoding',
+  drafts: 'Distilled drafts',
   history: 'History',
   catalog: 'Catalogue',
   settings: 'Team',
@@ -60,6 +62,9 @@ function Routes() {
       break;
     case 'speculative':
       page = <SpeculativePage />;
+      break;
+    case 'drafts':
+      page = <DraftsPage />;
       break;
     case 'history':
       page = <HistoryPage />;

@@ -21,6 +21,7 @@ const NAV = [
     testId: 'nav-speculative',
     match: (p: string, section: string | null) => p.startsWith('/speculative') || (p.startsWith('/results/') && section === 'speculative'),
   },
+  { to: '/drafts', label: 'Drafts', testId: 'nav-drafts', match: (p: string) => p.startsWith('/drafts') },
   { to: '/history', label: 'History', testId: 'nav-history', match: (p: string) => p.startsWith('/history') },
   { to: '/catalog', label: 'Catalogue', testId: 'nav-catalogue', match: (p: string) => p.startsWith('/catalog') },
   { to: '/settings', label: 'Team', testId: 'nav-team', match: (p: string) => p.startsWith('/settings') },

@@ -36,7 +36,7 @@ def finished_draft(lab: tuple[APIClient, Team]) -> Iterator[Path]:
         kind="distill_draft",
         status=JobStatus.SUCCEEDED,
         params={"target": "smollm2-135m-instruct", "output_dir": str(folder)},
-        result={"output_dir": str(folder), "draft": {"num_layers": 2, "params": 1000}},
+        result={"output_dir": str(folder), "draft": {"num_layers": 2, "parameters": 1000}},
     )
     yield folder
     shutil.rmtree(folder.parent, ignore_errors=True)
@@ -75,6 +75,7 @@ def test_finished_drafts_are_listed_for_their_team_only(lab: tuple[APIClient, Te
     drafts = [m for m in client.get("/api/v1/models/").json() if m["kind"] == "distilled"]
     assert [d["id"] for d in drafts] == [str(finished_draft)]
     assert drafts[0]["vocab_size"] == 49152 and drafts[0]["tokenizer_id"] == "tokenizers:smollm2"
+    assert drafts[0]["params"] == 1000  # the pipeline stores the count as draft.parameters
 
     outsider = make_user("draft-outsider")
     other = token_client(outsider, make_team("Other drafts", outsider))
