@@ -23,8 +23,9 @@ def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), free_port(), persist=False).start()
     os.environ["REDIS_URL"] = server.url
     base = f"redis://127.0.0.1:{server.port}"
+    host = {"address": f"{base}/2", **settings.CHANNEL_LAYER_REDIS_OPTIONS}
     settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [f"{base}/2"]}}
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [host]}}
     }
     settings.CELERY_BROKER_URL = f"{base}/0"
     from channels.layers import channel_layers

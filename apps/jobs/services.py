@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.accounts.models import Team
 from apps.core.errors import Conflict
 from apps.core.fast_json import dumps
-from apps.jobs.events import job_event_send
+from apps.jobs.events import job_event_send, job_partial_send, job_stream_expire
 from apps.jobs.kinds import job_kind
 from apps.jobs.models import FINISHED_STATUSES, Job, JobStatus
 from apps.jobs.serializers import job_snapshot
@@ -101,8 +101,8 @@ def job_report_progress(*, job_id: Any, progress: float, message: str = "", part
     if not updated:
         return False
     job_event_send(job_id, {"type": "job.progress", "job_id": str(job_id), "progress": progress, "message": message})
-    if partial is not None:
-        job_event_send(job_id, {"type": "job.partial", "job_id": str(job_id), "partial": partial})
+    if partial is not None:  # kept for late subscribers too, with a per-job sequence number (apps/jobs/events.py)
+        job_partial_send(job_id, partial)
     return True
 
 
@@ -122,6 +122,7 @@ def _finish(job_id: Any, status: JobStatus, **fields: Any) -> Job | None:
         if status == JobStatus.SUCCEEDED:
             job.progress = 1.0
         job.save()
+    job_stream_expire(job.id)  # the stored result (or the error) is the truth from now on
     return job
 
 

@@ -5,19 +5,25 @@ Framework-free (no Django): a Celery worker calls ``run(inputs, report)``. Input
 - ``target``: model reference (bundled id, local folder or hub id) — required.
 - ``method``: ``speculative`` | ``autoregressive`` [speculative].
 - ``drafter``: ``{"kind": ..., ...}`` — ``draft_model`` (``model``: reference sharing the target's tokenizer),
-  ``prompt_lookup`` (``max_ngram_size`` [2], ``num_pred_tokens`` [10]), ``early_exit`` (``exit_layer`` [a third of
-  the target's layers]), ``cross_tokenizer`` (``model``: reference with any tokenizer), or a tree / multi-draft method
-  of ``workers.decoding.tree_engine`` (``multi_draft``, ``tree_fixed``, ``tree_dyspec``, ``token_recycling``; their
-  own parameters pass through).
+  ``prompt_lookup`` (``max_ngram_size`` [2], ``min_ngram_size`` [1], ``num_pred_tokens`` [10]), ``early_exit``
+  (``exit_layer`` [a third of the target's layers]), ``cross_tokenizer`` (``model``: reference with any tokenizer),
+  or a tree / multi-draft method of ``workers.decoding.tree_engine`` (``multi_draft``, ``tree_fixed``,
+  ``tree_dyspec``, ``token_recycling``; their own parameters pass through).
 - ``gamma`` draft length 1–64 [5]; ``adaptive_gamma`` [false].
 - ``prompt`` (text); ``chat_template`` [false]: wrap the prompt as one user turn with the target's chat template.
 - ``max_new_tokens`` 1–512 [128]; ``temperature`` ≥ 0 [0 = greedy]; ``top_p`` (0, 1] [1]; ``top_k`` ≥ 0 [0];
   ``seed`` [0]; ``run_baseline`` [true]: also decode autoregressively to measure the real speedup.
 
 ``report(progress, message, partial)`` receives batches of finished steps as they happen
-(``partial = {"phase", "steps", "text"}``). The result holds the output, the full trace (``Trace.to_dict``), the
-baseline's output and summary, and the measured speedup. Bad parameters raise ``DecodingInputError``, whose message
-is shown to the user.
+(``partial = {"phase", "steps", "text"}``). The result holds the output, the trace (``Trace.to_dict``, every step),
+the baseline's output and summary, the measured speedup, and ``trace_limits`` (below). Bad parameters raise
+``DecodingInputError``, whose message is shown to the user.
+
+Trace size: every step is stored with every per-token value, but the top-k lists (each drafted token's ``top_p`` and
+``top_q``, a step's ``residual_top`` and ``next_top``, a tree level's ``residuals_top``) are kept only while they fit
+in ``TRACE_TOPK_BUDGET`` entries: the first steps keep them all, and from the first step that does not fit, every
+later step has them set to null (streamed steps too). ``trace_limits`` says where that happened; the summary is
+computed by the engine over all steps, before any of this.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ DRAFTER_KINDS = ("draft_model", "prompt_lookup", "early_exit", "cross_tokenizer"
 TREE_KINDS = ("multi_draft", "tree_fixed", "tree_dyspec", "token_recycling")
 STREAM_INTERVAL_S = 0.25
 STREAM_MAX_STEPS = 32
+TRACE_TOPK_BUDGET = 100_000
+"""Top-k entries (token id + probability + token string) one decoding phase keeps: about 3–4 MB of JSON on a real
+vocabulary. Defaults (γ 5, top-k 5) need at most ~31k for 512 tokens, so only heavy settings are ever cut; the
+worst case (γ or tree nodes 64, ``trace_top_k`` 50, 512 tokens) would otherwise be ~3.3M entries, ~100 MB."""
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -184,20 +194,106 @@ def _name(loaded: Loaded, ref: str) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# trace size
+
+
+def _tree_levels(step: Any) -> list[dict[str, Any]]:
+    verification = step.extra.get("tree_verification") if isinstance(step.extra, dict) else None
+    levels = verification.get("levels") if isinstance(verification, dict) else None
+    return [level for level in levels if isinstance(level, dict)] if isinstance(levels, list) else []
+
+
+def topk_entries(step: Any) -> int:
+    """How many top-k entries a step record holds (every list that ``drop_topk`` removes)."""
+    lists: list[Any] = [step.residual_top, step.next_top]
+    for record in step.draft:
+        lists += [record.top_p, record.top_q]
+    count = sum(len(top.ids) for top in lists if top is not None)
+    for level in _tree_levels(step):
+        count += sum(len(top.get("ids") or []) for top in level.get("residuals_top") or [] if isinstance(top, dict))
+    return count
+
+
+def drop_topk(step: Any) -> None:
+    """Set a step record's top-k lists to null; every other field (per-token values, decisions, timings) stays."""
+    step.residual_top = step.next_top = None
+    for record in step.draft:
+        record.top_p = record.top_q = None
+    if _tree_levels(step):
+        verification = step.extra["tree_verification"]
+        levels = [
+            {**level, "residuals_top": None} if isinstance(level, dict) else level for level in verification["levels"]
+        ]
+        step.extra = {**step.extra, "tree_verification": {**verification, "levels": levels}}
+
+
+class TraceLimiter:
+    """Applies ``TRACE_TOPK_BUDGET`` to one phase's steps, in order, as they finish (so the worker never holds more).
+
+    The steps whose top-k lists are kept are a prefix (``steps[:full_steps]``): the first step that does not fit in
+    what is left of the budget, and every step after it, lose their top-k lists, even a later one that would fit.
+    """
+
+    def __init__(self, budget: int | None = None) -> None:
+        self.budget = TRACE_TOPK_BUDGET if budget is None else budget
+        self.kept = self.total = self.steps = self.full_steps = 0
+        self._seen: set[int] = set()
+
+    def admit(self, step: Any) -> None:
+        if id(step) in self._seen:
+            return
+        self._seen.add(id(step))
+        entries = topk_entries(step)
+        self.total += entries
+        self.steps += 1
+        if self.full_steps == self.steps - 1 and self.kept + entries <= self.budget:
+            self.kept += entries
+            self.full_steps += 1
+        else:
+            drop_topk(step)
+
+    def summary(self) -> dict[str, Any]:
+        """The result's ``trace_limits``."""
+        return {
+            "topk_budget": self.budget,
+            "topk_entries": self.kept,
+            "topk_entries_total": self.total,
+            "steps": self.steps,
+            "full_steps": self.full_steps,
+            "truncated": self.full_steps < self.steps,
+        }
+
+    def note(self) -> str | None:
+        if self.full_steps >= self.steps:
+            return None
+        return (
+            f"Trace size limit: top-k lists are kept for the first {self.full_steps} of {self.steps} steps "
+            f"({self.budget:,} entries); later steps keep every per-token value but not their top-k lists. "
+            "The summary covers all steps."
+        )
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # streaming
 
 
 class _Streamer:
-    """Batches finished steps into ``report`` calls (at most every 0.25 s or 32 steps) so a browser can follow."""
+    """Batches finished steps into ``report`` calls (at most every 0.25 s or 32 steps) so a browser can follow.
 
-    def __init__(self, report: Report, phase: str, total: int, span: tuple[float, float]) -> None:
+    Each step goes through the phase's ``TraceLimiter`` first, so what is streamed is what is stored."""
+
+    def __init__(
+        self, report: Report, phase: str, total: int, span: tuple[float, float], limiter: TraceLimiter | None = None
+    ) -> None:
         self.report, self.phase, self.total, self.span = report, phase, total, span
+        self.limiter = limiter or TraceLimiter()
         self.pending: list[dict[str, Any]] = []
         self.text: list[str] = []
         self.tokens = 0
         self.last = time.monotonic()
 
     def __call__(self, step: Any) -> None:
+        self.limiter.admit(step)
         self.pending.append(step.to_dict())
         self.tokens += len(step.emitted)
         self.text.append(step.accepted_text or "")
@@ -230,10 +326,12 @@ def _build_drafter(params: Params, target: Loaded, load: Loader) -> tuple[Any, L
     spec = params.drafter
     kind = spec["kind"]
     if kind == "prompt_lookup":
+        max_ngram = _int(spec, "max_ngram_size", 2, 1, 8, "max_ngram_size")
         return (
             PromptLookupDrafter(
-                max_ngram_size=_int(spec, "max_ngram_size", 2, 1, 8, "max_ngram_size"),
+                max_ngram_size=max_ngram,
                 num_pred_tokens=_int(spec, "num_pred_tokens", 10, 1, MAX_GAMMA, "num_pred_tokens"),
+                min_ngram_size=_int(spec, "min_ngram_size", 1, 1, max_ngram, f"min_ngram_size (1–{max_ngram})"),
             ),
             None,
         )
@@ -355,6 +453,11 @@ def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | 
             target.model, drafter, prompt_ids, params.max_new_tokens, config, params.seed, stream, decode=decode
         )
     stream.flush()
+    for step in trace.steps:  # steps the engine stored without publishing them (none today) obey the limit too
+        stream.limiter.admit(step)
+    note = stream.limiter.note()
+    if note:
+        trace.notes.append(note)
 
     baseline: dict[str, Any] | None = None
     if with_baseline:
@@ -389,6 +492,7 @@ def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | 
         "output_ids": output,
         "output_text": decode(output),
         "trace": trace.to_dict(),
+        "trace_limits": stream.limiter.summary(),
         "baseline": baseline,
         "lossless": _lossless_note(kind, sampling.greedy, trace.lossless),
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},

@@ -140,6 +140,8 @@ describe('helpers', () => {
 });
 
 describe('partials', () => {
+  const start = initialJobStreamState('j1');
+
   it('keeps every job.partial payload in order, and the latest one', () => {
     let s = initialJobStreamState('j1');
     s = jobStreamReducer(s, { type: 'event', event: { type: 'job.partial', job_id: 'j1', partial: { steps: [1] } } });
@@ -148,5 +150,30 @@ describe('partials', () => {
     expect(s.partial).toEqual({ steps: [2, 3] });
     expect(s.partials).toEqual([{ steps: [1] }, { steps: [2, 3] }]);
     expect(jobStreamReducer(s, { type: 'reset', jobId: 'j2' }).partials).toEqual([]);
+  });
+
+  it('drops partials replayed again (seq not above the last one applied) and keeps the rest in order', () => {
+    const partial = (seq: number) => ({ type: 'job.partial' as const, job_id: 'j1', partial: { steps: [seq] }, seq });
+    let s = ev(start, { type: 'job.snapshot', job: job({ status: 'running' }) });
+    for (const seq of [1, 2, 3]) s = ev(s, partial(seq)); // live
+    const before = s;
+    // reconnect: a fresh snapshot, then the whole backlog again, then what is new
+    s = ev(s, { type: 'job.snapshot', job: job({ status: 'running', progress: 0.5 }) });
+    for (const seq of [1, 2, 3]) s = ev(s, partial(seq));
+    expect(s.partials).toBe(before.partials); // unchanged, not even copied
+    for (const seq of [4, 5]) s = ev(s, partial(seq));
+    s = ev(s, partial(5));
+    expect(s.partials).toEqual([1, 2, 3, 4, 5].map((n) => ({ steps: [n] })));
+    expect(s.partial).toEqual({ steps: [5] });
+    expect(s.lastSeq).toBe(5);
+    expect(jobStreamReducer(s, { type: 'reset', jobId: 'j1' }).lastSeq).toBe(0);
+  });
+
+  it('applies partials without a seq as they come (an older server, or no backlog)', () => {
+    let s = ev(start, { type: 'job.partial', job_id: 'j1', partial: 'a', seq: 1 });
+    s = ev(s, { type: 'job.partial', job_id: 'j1', partial: 'b' });
+    s = ev(s, { type: 'job.partial', job_id: 'j1', partial: 'b' });
+    expect(s.partials).toEqual(['a', 'b', 'b']);
+    expect(s.lastSeq).toBe(1);
   });
 });

@@ -11,9 +11,12 @@ export interface JobStreamState {
   message: string | null;
   /** The latest `job.partial` payload. */
   partial: unknown;
-  /** Every `job.partial` payload received since the stream (re)started, in order (partials can be deltas, e.g. the
-   * speculative job's batches of finished steps; several may arrive between two renders). */
+  /** Every `job.partial` payload of the job, in order, each once (partials can be deltas, e.g. the speculative job's
+   * batches of finished steps; several may arrive between two renders). On connect the server replays those streamed
+   * so far, so opening a running job shows it from its start; replays after a reconnect are dropped by `seq`. */
   partials: unknown[];
+  /** The highest `seq` of a `job.partial` applied (0: none yet); partials with a lower or equal `seq` are repeats. */
+  lastSeq: number;
   error: string | null;
   connection: Connection;
   /** Set when the server refused the connection (4403 / 4404): no more retries. */
@@ -37,6 +40,7 @@ export function initialJobStreamState(jobId: string | null = null, job: Job | nu
     message: job?.message ?? null,
     partial: null,
     partials: [],
+    lastSeq: 0,
     error: job?.error ?? null,
     connection: 'idle',
     fatal: null,
@@ -99,9 +103,13 @@ function applyEvent(state: JobStreamState, ev: JobEvent): JobStreamState {
         job: state.job ? { ...state.job, status: 'running', progress: Math.max(state.progress, clamp01(ev.progress)) } : state.job,
       };
     }
-    case 'job.partial':
+    case 'job.partial': {
       if (!belongs(ev.job_id)) return state;
-      return { ...state, partial: ev.partial, partials: [...state.partials, ev.partial] };
+      // Partials without a seq (an older server, or no backlog) are applied as they come.
+      const seq = typeof ev.seq === 'number' && Number.isFinite(ev.seq) ? ev.seq : null;
+      if (seq !== null && seq <= state.lastSeq) return state; // replayed again after a reconnect
+      return { ...state, partial: ev.partial, partials: [...state.partials, ev.partial], lastSeq: seq ?? state.lastSeq };
+    }
     case 'job.failed':
       if (!belongs(ev.job_id)) return state;
       return {

@@ -122,6 +122,29 @@ describe('useJobStream', () => {
     r.unmount();
   });
 
+  it('shows a running job from its start and, after a reconnect, ignores the replayed partials it already has', () => {
+    const partial = (seq: number) => ({ type: 'job.partial', job_id: 'j1', partial: { phase: 'speculative', steps: [{ index: seq - 1 }], text: '' }, seq });
+    const indices = () => latest.partials.map((p) => (p as { steps: { index: number }[] }).steps[0].index);
+    const r = render(<Probe id="j1" />);
+    const first = FakeSocket.instances[0];
+    first.open();
+    // opened mid-run: the snapshot, then the backlog (seq 1–3), then live events, one of them already replayed
+    first.emit({ type: 'job.snapshot', job: job({ status: 'running', progress: 0.3 }) });
+    [1, 2, 3].forEach((seq) => first.emit(partial(seq)));
+    [3, 4].forEach((seq) => first.emit(partial(seq)));
+    expect(indices()).toEqual([0, 1, 2, 3]);
+    first.drop(1006);
+    act(() => vi.advanceTimersByTime(700));
+    const second = FakeSocket.instances[1];
+    second.open();
+    second.emit({ type: 'job.snapshot', job: job({ status: 'running', progress: 0.6 }) });
+    [1, 2, 3, 4, 5, 6].forEach((seq) => second.emit(partial(seq))); // the backlog again, now with what was missed
+    second.emit(partial(7)); // live
+    expect(indices()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(latest.lastSeq).toBe(7);
+    r.unmount();
+  });
+
   it('stops on 4404 / 4403 without retrying', () => {
     const r = render(<Probe id="missing" />);
     FakeSocket.instances[0].drop(4404);

@@ -38,6 +38,7 @@ def run(**inputs: Any) -> tuple[dict[str, Any], list[tuple[float, str, Any]]]:
     "drafter",
     [
         {"kind": "prompt_lookup", "max_ngram_size": 3, "num_pred_tokens": 5},
+        {"kind": "prompt_lookup", "max_ngram_size": 3, "min_ngram_size": 2, "num_pred_tokens": 5},
         {"kind": "draft_model", "model": "same-vocab-draft"},
         {"kind": "early_exit", "exit_layer": 1},
         {"kind": "cross_tokenizer", "model": "other-vocab-draft"},
@@ -81,6 +82,7 @@ def test_sampling_run_and_autoregressive_method() -> None:
         ({"drafter": {"kind": "draft_model"}}, "needs a draft model"),
         ({"drafter": {"kind": "draft_model", "model": "other-vocab-draft"}}, "cross_tokenizer"),
         ({"drafter": {"kind": "early_exit", "exit_layer": 3}}, "exit_layer"),
+        ({"drafter": {"kind": "prompt_lookup", "max_ngram_size": 2, "min_ngram_size": 3}}, r"min_ngram_size \(1–2\)"),
         ({"chat_template": True}, "no chat template"),
         ({"target": ""}, "target model"),
     ],

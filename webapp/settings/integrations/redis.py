@@ -17,9 +17,17 @@ def redis_db_url(db: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
+# redis-py 8 gives every socket read a 5 s timeout by default, exactly channels_redis's blocking-pop timeout
+# (BZPOPMIN … 5): a websocket whose job sent nothing for 5 s (a model loading, a long step) died with "Timeout reading
+# from …" and the browser had to reconnect. Reads get a margin over the pop; connecting still fails fast.
+CHANNEL_LAYER_REDIS_OPTIONS = {"socket_timeout": 15, "socket_connect_timeout": 5}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [redis_db_url(2)], "capacity": 1500, "expiry": 30},
+        "CONFIG": {
+            "hosts": [{"address": redis_db_url(2), **CHANNEL_LAYER_REDIS_OPTIONS}],
+            "capacity": 1500,
+            "expiry": 30,
+        },
     }
 }

@@ -19,5 +19,11 @@ CUSTOM_TOKENIZER_MAX_BYTES = env.int("CUSTOM_TOKENIZER_MAX_BYTES", default=50 * 
 JOB_HEARTBEAT_TIMEOUT_S = env.int("JOB_HEARTBEAT_TIMEOUT_S", default=120)
 # Progress is written and pushed at most this often per job.
 JOB_PROGRESS_MIN_INTERVAL_S = 0.1
+# Partial results of a running job kept in Redis for subscribers who connect mid-run (apps/jobs/events.py): at most
+# this many events per job (a speculative job sends at most ~1,030, a distillation ~2,000), kept this long after the
+# last one (longer than any job's time limit), and this long once the job has finished (its result is the truth).
+JOB_STREAM_BACKLOG_MAX_EVENTS = env.int("JOB_STREAM_BACKLOG_MAX_EVENTS", default=5000)
+JOB_STREAM_BACKLOG_TTL_S = env.int("JOB_STREAM_BACKLOG_TTL_S", default=2 * 3600)
+JOB_STREAM_BACKLOG_FINISHED_TTL_S = 60
 # Per-kind job time limits in seconds, overriding the defaults in apps/jobs/kinds.py ("tokenize=600,...").
 JOB_TIME_LIMITS = {k: int(v) for k, v in env.dict("JOB_TIME_LIMITS", default={}).items()}
