@@ -87,6 +87,16 @@ def _float(inputs: dict[str, Any], key: str, default: float, label: str) -> floa
     return float(value)
 
 
+def prompt_lookup_params(spec: dict[str, Any]) -> dict[str, int]:
+    """The prompt-lookup drafter's n-gram sizes and copy length, checked (and defaulted) without loading anything."""
+    max_ngram = _int(spec, "max_ngram_size", 2, 1, 8, "max_ngram_size")
+    return {
+        "max_ngram_size": max_ngram,
+        "min_ngram_size": _int(spec, "min_ngram_size", 1, 1, max_ngram, f"min_ngram_size (1–{max_ngram})"),
+        "num_pred_tokens": _int(spec, "num_pred_tokens", 10, 1, MAX_GAMMA, "num_pred_tokens"),
+    }
+
+
 def parse_inputs(inputs: dict[str, Any]) -> Params:
     """Check types and ranges before anything is loaded, with messages a user can act on."""
     target = inputs.get("target")
@@ -105,6 +115,10 @@ def parse_inputs(inputs: dict[str, Any]) -> Params:
         model = drafter.get("model")
         if not isinstance(model, str) or not model.strip():
             raise DecodingInputError(f"The {kind} drafter needs a draft model.")
+    if method == "speculative" and kind == "prompt_lookup":
+        prompt_lookup_params(drafter)
+    if method == "speculative" and kind == "early_exit" and "exit_layer" in drafter:
+        _int(drafter, "exit_layer", 1, 1, 10_000, "exit_layer")  # the upper bound needs the model: checked on load
     prompt = inputs.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise DecodingInputError("The prompt is empty.")
@@ -326,15 +340,7 @@ def _build_drafter(params: Params, target: Loaded, load: Loader) -> tuple[Any, L
     spec = params.drafter
     kind = spec["kind"]
     if kind == "prompt_lookup":
-        max_ngram = _int(spec, "max_ngram_size", 2, 1, 8, "max_ngram_size")
-        return (
-            PromptLookupDrafter(
-                max_ngram_size=max_ngram,
-                num_pred_tokens=_int(spec, "num_pred_tokens", 10, 1, MAX_GAMMA, "num_pred_tokens"),
-                min_ngram_size=_int(spec, "min_ngram_size", 1, 1, max_ngram, f"min_ngram_size (1–{max_ngram})"),
-            ),
-            None,
-        )
+        return PromptLookupDrafter(**prompt_lookup_params(spec)), None
     if kind == "early_exit":
         layers = num_layers(target.model)
         if layers < 2:
