@@ -11,7 +11,14 @@ export const JOB_KINDS: { value: string; label: string }[] = [
   { value: '', label: 'All kinds' },
   { value: 'tokenize', label: 'Tokenize' },
   { value: 'speculative', label: 'Speculative decoding' },
+  { value: 'distill_draft', label: 'Draft distillation' },
 ];
+
+/** Where a job's result is shown: distillation jobs have their own page. */
+export function jobHref(job: Pick<Job, 'id' | 'kind'>): string {
+  const id = encodeURIComponent(job.id);
+  return job.kind === 'distill_draft' ? `/drafts?job=${id}` : `/results/${id}`;
+}
 
 function ownerName(owner: Job['owner']): string {
   if (!owner) return '—';
@@ -149,7 +156,7 @@ export function HistoryPage() {
                 {data.results.map((job) => (
                   <tr key={job.id} data-testid="history-row" data-job-id={job.id}>
                     <td className="cell-title">
-                      <Link to={`/results/${encodeURIComponent(job.id)}`} data-testid="history-link">
+                      <Link to={jobHref(job)} data-testid="history-link">
                         {jobTitle(job)}
                       </Link>
                       <div className="muted small">{KIND_LABELS[job.kind] ?? job.kind}</div>

@@ -113,7 +113,13 @@ export function ResultPage({ id }: { id: string }) {
       {job.status === 'succeeded' && result && <ResultView job={job} result={result} />}
       {job.status === 'succeeded' && spec && <SpecResultView job={job} result={spec} compareId={compareId} onCompareChange={setCompare} />}
       {job.status === 'succeeded' && job.kind === 'speculative' && !spec && <Notice kind="warn">This run finished without a trace to show. Use the JSON export.</Notice>}
-      {job.status === 'succeeded' && !known && (
+      {job.kind === 'distill_draft' && (
+        <Notice>
+          This is a draft-distillation job: <Link to={`/drafts?job=${encodeURIComponent(job.id)}`}>open it on the Drafts page</Link> to see its
+          progress, curves and result.
+        </Notice>
+      )}
+      {job.status === 'succeeded' && !known && job.kind !== 'distill_draft' && (
         <Notice>
           Results of kind <code>{job.kind}</code> cannot be displayed here yet. Use the JSON export.
         </Notice>
