@@ -5,7 +5,7 @@ Framework-free (no Django): a Celery worker calls ``run(inputs, report)``. Input
 - ``target``: model reference (bundled id, local folder or hub id) — required.
 - ``method``: ``speculative`` | ``autoregressive`` [speculative].
 - ``drafter``: ``{"kind": ..., ...}`` — ``draft_model`` (``model``: reference sharing the target's tokenizer),
-  ``prompt_lookup`` (``max_ngram_size`` [2], ``min_ngram_size`` [1], ``num_pred_tokens`` [10]), ``early_exit``
+  ``prompt_lookup`` (``max_ngram_size`` [2], ``min_ngram_size`` [2; 1 = HF's rule], ``num_pred_tokens`` [10]), ``early_exit``
   (``exit_layer`` [a third of the target's layers]), ``cross_tokenizer`` (``model``: reference with any tokenizer),
   or a tree / multi-draft method of ``workers.decoding.tree_engine`` (``multi_draft``, ``tree_fixed``,
   ``tree_dyspec``, ``token_recycling``; their own parameters pass through).
@@ -92,7 +92,10 @@ def prompt_lookup_params(spec: dict[str, Any]) -> dict[str, int]:
     max_ngram = _int(spec, "max_ngram_size", 2, 1, 8, "max_ngram_size")
     return {
         "max_ngram_size": max_ngram,
-        "min_ngram_size": _int(spec, "min_ngram_size", 1, 1, max_ngram, f"min_ngram_size (1–{max_ngram})"),
+        # 2 by default, unlike HF's 1: single-token matches rarely pay where a verification costs over one step.
+        "min_ngram_size": _int(
+            spec, "min_ngram_size", min(2, max_ngram), 1, max_ngram, f"min_ngram_size (1–{max_ngram})"
+        ),
         "num_pred_tokens": _int(spec, "num_pred_tokens", 10, 1, MAX_GAMMA, "num_pred_tokens"),
     }
 

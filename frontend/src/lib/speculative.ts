@@ -69,8 +69,8 @@ export const DRAFTERS: DrafterInfo[] = [
         kind: 'int',
         min: 1,
         max: 8,
-        default: 1,
-        help: 'Shortest match that may draft (1 = HF’s behaviour). 2 skips single-token matches, which rarely pay where a verification forward costs well over one step (on a CPU). Must not exceed the max n-gram size.',
+        default: 2,
+        help: 'Shortest match that may draft. 2 (the default) skips single-token matches, which rarely pay where a verification forward costs well over one step (on a CPU); 1 is HF’s behaviour. At most the max n-gram size.',
       },
       { key: 'num_pred_tokens', label: 'Tokens per lookup', kind: 'int', min: 1, max: 64, default: 10, help: 'Tokens copied after a match (the draft is also capped by γ).' },
     ],
@@ -296,8 +296,8 @@ export function validateSpecForm(form: SpecForm, models: LanguageModel[] = []): 
         if (v !== undefined) drafter[p.key] = v;
       }
       if (info.kind === 'prompt_lookup' && !errors['param.min_ngram_size'] && !errors['param.max_ngram_size']) {
-        const lo = (drafter.min_ngram_size as number | undefined) ?? 1;
         const hi = (drafter.max_ngram_size as number | undefined) ?? 2;
+        const lo = (drafter.min_ngram_size as number | undefined) ?? Math.min(2, hi);
         if (lo > hi) errors['param.min_ngram_size'] = `Min n-gram size (${lo}) must not exceed the max n-gram size (${hi}).`;
       }
       if (info.kind === 'multi_draft' && !errors['param.num_drafts'] && !errors['param.draft_length']) {
