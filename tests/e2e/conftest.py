@@ -53,8 +53,10 @@ def app_url(
 
 
 def screenshot(page: Any, name: str) -> Path:
+    """A full-page screenshot, taken from the top so the sticky header is drawn where it belongs."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True)
     return path
 

@@ -46,12 +46,6 @@ def team() -> Iterator[Team]:
     shutil.rmtree(drafts_root() / team.slug, ignore_errors=True)
 
 
-def snap(page: Any, name: str) -> None:
-    """A full-page screenshot from the top (so the sticky header is drawn where it belongs)."""
-    page.evaluate("window.scrollTo(0, 0)")
-    screenshot(page, name)
-
-
 def job_id_from_url(page: Any) -> str:
     match = re.search(r"[?&]job=([0-9a-f-]{36})", page.url)
     assert match, page.url
@@ -132,9 +126,9 @@ def test_distil_smallest_draft_then_cancel_another(browser: Any, app_url: str, t
     page.locator(f'[data-testid="drafts-job-row"][data-job-id="{job_id}"][data-status="succeeded"]').wait_for(
         timeout=15_000
     )
-    snap(page, "drafts-finished")
+    screenshot(page, "drafts-finished")
     page.set_viewport_size({"width": 390, "height": 844})
-    snap(page, "drafts-finished-390")
+    screenshot(page, "drafts-finished-390")
     page.set_viewport_size({"width": 1400, "height": 1000})
 
     # The draft is offered as a draft model on the Speculative page.
@@ -157,7 +151,7 @@ def test_distil_smallest_draft_then_cancel_another(browser: Any, app_url: str, t
     second_id = job_id_from_url(page)
     assert second_id != job_id
     wait_for_streamed_progress(page)
-    snap(page, "drafts-live")
+    screenshot(page, "drafts-live")
     page.get_by_test_id("cancel-button").click()
     cancelled = page.get_by_test_id("drafts-cancelled")
     cancelled.wait_for(timeout=30_000)
@@ -171,7 +165,7 @@ def test_distil_smallest_draft_then_cancel_another(browser: Any, app_url: str, t
     # Only the finished draft is listed.
     rows = page.get_by_test_id("drafts-model-row")
     assert rows.count() == 1 and rows.first.get_attribute("data-model-id") == job.result["output_dir"]
-    snap(page, "drafts-cancelled")
+    screenshot(page, "drafts-cancelled")
 
 
 def test_viewer_sees_the_servers_refusal(browser: Any, app_url: str, team: Team) -> None:
@@ -187,4 +181,4 @@ def test_viewer_sees_the_servers_refusal(browser: Any, app_url: str, team: Team)
     assert "viewer" in message.inner_text() and "member" in message.inner_text()
     assert page.get_by_test_id("job-progress").count() == 0
     assert not Job.objects.filter(team=team).exists()
-    snap(page, "drafts-viewer-refused")
+    screenshot(page, "drafts-viewer-refused")

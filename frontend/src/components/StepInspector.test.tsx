@@ -137,16 +137,28 @@ describe('AcceptanceChart and SpecSummary', () => {
 });
 
 describe('prefillNote', () => {
-  const base = sampledFixture.trace.steps[1] as unknown as SpeculativeResult['trace']['steps'][number];
+  const base = sampledFixture.trace.steps[0] as unknown as SpeculativeResult['trace']['steps'][number];
   it('explains a first draft verified inside the prefill forward', () => {
     const note = prefillNote({ ...base, extra: { prefill_tokens: 41 } });
-    expect(note).toContain('prefilled the 41 prompt tokens');
+    expect(note!.label).toBe('verified in the prefill');
+    expect(note!.note).toContain('prefilled the 41 prompt tokens');
+  });
+  it('says the token came from the prefill when there was nothing to draft yet', () => {
+    const note = prefillNote({ ...base, draft: [], extra: { prefill_tokens: 41 } });
+    expect(note!.label).toBe('from the prefill');
+    expect(note!.note).toContain('nothing to draft yet');
   });
   it('explains a first token drawn from the prefill logits', () => {
-    expect(prefillNote({ ...base, extra: { from_prefill: true } })).toContain('no forward pass of its own');
+    expect(prefillNote({ ...base, draft: [], extra: { from_prefill: true } })!.note).toContain('no forward pass of its own');
   });
   it('says nothing for an ordinary step', () => {
     expect(prefillNote({ ...base, extra: {} })).toBeNull();
   });
+  it('shows the badge in the step inspector', () => {
+    const steps = sampledFixture.trace.steps.map((s, i) => (i === 0 ? { ...s, extra: { prefill_tokens: 41 } } : s));
+    const result = { ...sampled, trace: { ...sampled.trace, steps } } as unknown as SpeculativeResult;
+    const r = render(<Harness result={result} />);
+    expect(r.container.querySelector('[data-testid="step-prefill-note"]')!.textContent).toBe('verified in the prefill');
+    r.unmount();
+  });
 });
-

@@ -354,6 +354,7 @@ export function StepDetail({ step }: { step: StepRecord }) {
   const record = step.draft.find((r) => r.node === node) ?? null;
   const st = stepStats(step);
   const hasExtra = step.extra && Object.keys(step.extra).length > 0;
+  const prefill = prefillNote(step);
   return (
     <div className="step-detail" data-step-index={step.index}>
       <div className="step-chips">
@@ -368,9 +369,9 @@ export function StepDetail({ step }: { step: StepRecord }) {
         </span>
         {st.emitted > st.accepted && <span className={`badge o-${originOfNext(step.next_source)}`}>next: {step.next_source}</span>}
         {!step.lossless && <span className="badge badge-bad">lossy rule</span>}
-        {prefillNote(step) && (
-          <span className="badge" data-testid="step-prefill-note" title={prefillNote(step) ?? undefined}>
-            {step.extra && 'prefill_tokens' in step.extra ? 'verified in the prefill' : 'from the prefill'}
+        {prefill && (
+          <span className="badge" data-testid="step-prefill-note" title={prefill.note}>
+            {prefill.label}
           </span>
         )}
       </div>

@@ -70,7 +70,7 @@ export const DRAFTERS: DrafterInfo[] = [
         min: 1,
         max: 8,
         default: 2,
-        help: 'Shortest match that may draft. 2 (the default) skips single-token matches, which rarely pay where a verification forward costs well over one step (on a CPU); 1 is HF’s behaviour. At most the max n-gram size.',
+        help: 'Shortest match that may draft; 1 is HF’s rule. Single-token matches rarely pay on a CPU.',
       },
       { key: 'num_pred_tokens', label: 'Tokens per lookup', kind: 'int', min: 1, max: 64, default: 10, help: 'Tokens copied after a match (the draft is also capped by γ).' },
     ],
@@ -626,12 +626,21 @@ export function stepStats(step: StepRecord): StepStats {
 }
 
 /** Why the first step's timings look different: its forward was (part of) the prompt's prefill. */
-export function prefillNote(step: StepRecord): string | null {
+export function prefillNote(step: StepRecord): { label: string; note: string } | null {
   if (step.extra && 'prefill_tokens' in step.extra) {
-    return `This draft was verified in the same forward pass that prefilled the ${String(step.extra.prefill_tokens)} prompt tokens, as HF's assisted generation does; that forward's time counts as prefill in the summary.`;
+    const prompt = `the ${String(step.extra.prefill_tokens)} prompt tokens`;
+    return step.draft.length > 0
+      ? {
+          label: 'verified in the prefill',
+          note: `This draft was verified in the same forward pass that prefilled ${prompt}, as HF's assisted generation does; that forward's time counts as prefill in the summary.`,
+        }
+      : {
+          label: 'from the prefill',
+          note: `There was nothing to draft yet: this token came from the forward pass that prefilled ${prompt}; that forward's time counts as prefill in the summary.`,
+        };
   }
   if (step.extra && 'from_prefill' in step.extra) {
-    return "This token was drawn from the prefill's last logits: it cost no forward pass of its own.";
+    return { label: 'from the prefill', note: "This token was drawn from the prefill's last logits: it cost no forward pass of its own." };
   }
   return null;
 }
