@@ -11,7 +11,9 @@ For every prompt of ``bench.speculative_cases`` it times, with the same number o
   and our early-exit drafter with the same K and γ (SmolLM2 only);
 * our DySpec tree drafted by the same early-exit model, and Token Recycling (starting from an empty matrix, and from
   the matrix an unrelated earlier request left);
-* the newest distilled draft under ``var/models/drafts/`` when one exists (HF ``assistant_model=`` and ours).
+* the newest distilled draft under ``var/models/drafts/`` when one exists (HF ``assistant_model=`` and ours);
+* on Gemma, SmolLM2 as a draft with another tokenizer: HF's universal assisted generation (``assistant_model=`` with
+  both tokenizers) and our cross-tokenizer drafter.
 
 Every method is warmed up once, then the methods run interleaved (A, B, C, …, then in reverse order, …) and the
 median wall time is reported, because on a shared machine the load drifts during a run. Every output is compared
@@ -42,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "var" / "bench" / "speculative.json"
 DEFAULT_DRAFTS = ROOT / "var" / "models" / "drafts"
 SECTION = "speculative"
+CROSS_DRAFT = "smollm2-135m-instruct"
+"""The draft model of the cross-tokenizer rows (Gemma target)."""
 
 Side = Literal["hf", "ours"]
 RunResult = tuple[list[int], Any]
@@ -352,6 +356,32 @@ def build_methods(case: Case, loaded: Any, settings: Settings) -> list[Method]:
             ours_tree(recycling_config, make_drafter=warm_recycler),
         ),
     ]
+    if case.model == GEMMA:  # no small model shares Gemma's tokenizer: SmolLM2 drafts through text, on both sides
+        from workers.decoding.drafters import CrossTokenizerDrafter
+        from workers.models.registry import get_model
+
+        smol = get_model(CROSS_DRAFT)
+        smol_eos = eos_ids(smol.model, smol.tokenizer)
+        methods += [
+            Method(
+                "hf_uag",
+                "HF assistant_model=SmolLM2 (universal assisted generation, HF defaults)",
+                "hf",
+                hf(assistant_model=smol.model, tokenizer=tokenizer, assistant_tokenizer=smol.tokenizer),
+            ),
+            Method(
+                "ours_cross",
+                "ours cross-tokenizer SmolLM2 draft, adaptive γ",
+                "ours",
+                ours(
+                    lambda: CrossTokenizerDrafter(
+                        smol.model, tokenizer, smol.tokenizer, name=CROSS_DRAFT, draft_eos_ids=smol_eos
+                    ),
+                    spec(4, adaptive=True, max_gamma=16),
+                ),
+                counterpart="hf_uag",
+            ),
+        ]
     for name, folder in draft_folders(Path(settings.drafts_dir), vocab):
         draft = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True).eval()
         drafter = ModelDrafter(draft, name=name)
@@ -663,6 +693,22 @@ def render(store: dict[str, Any]) -> str:
     return "\n\n".join([header, *parts, "**Targets**\n\n" + verdicts(all_facts), reading(all_facts), reproduce])
 
 
+def row_alpha(facts: dict[str, Any], key: str) -> float | None:
+    return next((row["alpha"] for row in facts["rows"] if row["key"] == key), None)
+
+
+def draft_pairs(facts: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(our row, HF's row, label) for the draft-model rows of one prompt: distilled drafts and the cross-tokenizer one."""
+    pairs = [
+        (key, "hf_draft_" + key.removeprefix("ours_draft_"), f"distilled {key.removeprefix('ours_draft_')}")
+        for key in facts["speedups"]
+        if key.startswith("ours_draft_")
+    ]
+    if "ours_cross" in facts["speedups"]:
+        pairs.append(("ours_cross", "hf_uag", "SmolLM2 through text (universal assisted generation)"))
+    return pairs
+
+
 def reading(all_facts: list[dict[str, Any]]) -> str:
     """The explanation of the numbers, with the measured quantities it rests on."""
 
@@ -758,6 +804,20 @@ def reading(all_facts: list[dict[str, Any]]) -> str:
         f"whose drafts are accepted often enough to compare the implementations: ours ÷ HF's, same K and γ: "
         f"{', '.join(ee_vs_hf) or '—'}. The DySpec tree on that draft adds a draft forward per level and loses "
         "more. Gemma gets no early-exit rows: its LM head alone is over half of a forward.",
+        "- *Draft models* (HF's `assistant_model=` against ours, same draft): "
+        + (
+            "; ".join(
+                f"{f['name']}: {label} ours {f['speedups'][ours_key]:.2f}× ours AR at α {fmt(row_alpha(f, ours_key))}, "
+                f"HF {fmt(f['speedups'].get(hf_key), 2, '×')} (ours ÷ HF "
+                f"{fmt(f['speedups'][ours_key] / f['speedups'][hf_key] if f['speedups'].get(hf_key) else None)}×)"
+                for f in all_facts
+                for ours_key, hf_key, label in draft_pairs(f)
+            )
+            or "no draft model was benched"
+        )
+        + ". A draft model pays only when a draft token costs a small fraction of a target step and is usually "
+        f"accepted; here a SmolLM2 step ({fmt(med([f['ar_call_ms'] for f in smol if f['ar_call_ms']]), 0)} ms) is "
+        f"not small next to a Gemma step ({fmt(med([f['ar_call_ms'] for f in gemma if f['ar_call_ms']]), 0)} ms).",
         "- *Token Recycling* learns its matrix from the target's own top-k as it goes; starting empty it reached "
         f"{', '.join(recycling) or '—'} ours AR. Its verification forward (up to 8 nodes) costs "
         f"{fmt(min(recycling_verify, default=None))}–{fmt(max(recycling_verify, default=None))}× a step while "
