@@ -38,32 +38,20 @@ import {
 } from '../lib/drafts';
 import { expectedTokensPerCall } from '../lib/speculative';
 import { Link, navigate, useLocation } from '../router';
+import { loadStored, saveStored } from '../lib/storage';
 import { canWrite, useSession } from '../session';
 import './DraftsPage.css';
 
 const FORM_KEY = 'tokenscope.drafts';
 const JOB_KIND = 'distill_draft';
 
-function loadForm(): Partial<DraftForm> {
-  try {
-    const saved = JSON.parse(window.localStorage.getItem(FORM_KEY) ?? '{}') as Partial<DraftForm>;
-    return saved && typeof saved === 'object' ? saved : {};
-  } catch {
-    return {};
-  }
-}
-
 function saveForm(f: DraftForm) {
-  try {
-    window.localStorage.setItem(FORM_KEY, JSON.stringify({ ...f, prompts: f.prompts.length <= 50_000 ? f.prompts : '' }));
-  } catch {
-    /* storage full or disabled */
-  }
+  saveStored(FORM_KEY, { ...f, prompts: f.prompts.length <= 50_000 ? f.prompts : '' });
 }
 
 function initialForm(): DraftForm {
   const base = defaultDraftForm();
-  const saved = loadForm();
+  const saved = loadStored<DraftForm>(FORM_KEY);
   return {
     target: typeof saved.target === 'string' ? saved.target : base.target,
     values: { ...base.values, ...(saved.values && typeof saved.values === 'object' ? saved.values : {}) },

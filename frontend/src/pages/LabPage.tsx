@@ -8,6 +8,7 @@ import { MAX_TOKENIZERS, TokenizerPicker, defaultSelection } from '../components
 import { formatBytes, formatInt, utf8Length } from '../lib/format';
 import { SAMPLES } from '../lib/samples';
 import { Link, useLocation } from '../router';
+import { loadStored, saveStored } from '../lib/storage';
 import { canWrite, useSession } from '../session';
 
 /** Inputs up to this many UTF-8 bytes are tokenized synchronously (docs/api.md). */
@@ -25,19 +26,11 @@ interface Draft {
 }
 
 function loadDraft(): Draft {
-  try {
-    return JSON.parse(window.localStorage.getItem(DRAFT_KEY) ?? '{}') as Draft;
-  } catch {
-    return {};
-  }
+  return loadStored<Draft>(DRAFT_KEY);
 }
 
 function saveDraft(d: Draft) {
-  try {
-    window.localStorage.setItem(DRAFT_KEY, JSON.stringify({ ...d, text: d.text && d.text.length <= 200_000 ? d.text : undefined }));
-  } catch {
-    /* storage full or disabled */
-  }
+  saveStored(DRAFT_KEY, { ...d, text: d.text && d.text.length <= 200_000 ? d.text : undefined });
 }
 
 type Phase =

@@ -9,24 +9,17 @@ import { SpecResultView } from '../components/SpecResultView';
 import { useApi } from '../hooks/useApi';
 import { DRAFTER_BY_KIND, defaultForm, draftCandidates, formFromParams, isSpeculativeResult, validateSpecForm, type FormErrors, type SpecForm as Form } from '../lib/speculative';
 import { Link, navigate, useLocation } from '../router';
+import { loadStored, saveStored } from '../lib/storage';
 import { canWrite, useSession } from '../session';
 
 const DRAFT_KEY = 'tokenscope.speculative';
 
 function loadDraft(): Partial<Form> {
-  try {
-    return JSON.parse(window.localStorage.getItem(DRAFT_KEY) ?? '{}') as Partial<Form>;
-  } catch {
-    return {};
-  }
+  return loadStored<Form>(DRAFT_KEY);
 }
 
 function saveDraft(f: Form) {
-  try {
-    window.localStorage.setItem(DRAFT_KEY, JSON.stringify({ ...f, prompt: f.prompt.length <= 50_000 ? f.prompt : '' }));
-  } catch {
-    /* storage full or disabled */
-  }
+  saveStored(DRAFT_KEY, { ...f, prompt: f.prompt.length <= 50_000 ? f.prompt : '' });
 }
 
 type Phase =
