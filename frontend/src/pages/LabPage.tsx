@@ -5,6 +5,7 @@ import { ErrorBanner, Notice, Spinner } from '../components/common';
 import { JobProgress } from '../components/JobProgress';
 import { ResultView } from '../components/ResultView';
 import { MAX_TOKENIZERS, TokenizerPicker, defaultSelection } from '../components/TokenizerPicker';
+import { useSubmitShortcut } from '../hooks/useSubmitShortcut';
 import { formatBytes, formatInt, utf8Length } from '../lib/format';
 import { SAMPLES } from '../lib/samples';
 import { Link, useLocation } from '../router';
@@ -126,16 +127,7 @@ export function LabPage() {
     }
   }, [busy, file, text, selected, baseline]);
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
-        e.preventDefault();
-        void submit();
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [submit]);
+  useSubmitShortcut(submit);
 
   useEffect(() => () => abortRef.current?.abort(), []);
 

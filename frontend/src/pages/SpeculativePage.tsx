@@ -7,6 +7,7 @@ import { SpecForm } from '../components/SpecForm';
 import { SpecLive } from '../components/SpecLive';
 import { SpecResultView } from '../components/SpecResultView';
 import { useApi } from '../hooks/useApi';
+import { useSubmitShortcut } from '../hooks/useSubmitShortcut';
 import { DRAFTER_BY_KIND, defaultForm, draftCandidates, formFromParams, isSpeculativeResult, validateSpecForm, type FormErrors, type SpecForm as Form } from '../lib/speculative';
 import { Link, navigate, useLocation } from '../router';
 import { loadStored, saveStored } from '../lib/storage';
@@ -125,16 +126,7 @@ export function SpeculativePage() {
     }
   }, [busy, writable, form, models.data]);
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
-        e.preventDefault();
-        void submit();
-      }
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [submit]);
+  useSubmitShortcut(submit);
 
   useEffect(() => () => abortRef.current?.abort(), []);
 
