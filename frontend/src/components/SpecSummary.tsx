@@ -3,16 +3,7 @@ import type { SpeculativeResult } from '../api/types';
 import { formatInt, formatNum, formatPercent } from '../lib/format';
 import { DRAFTER_BY_KIND, acceptanceByPosition, expectedTokensPerCall, formatMs, formatProb, methodLabel, targetCallsSaved } from '../lib/speculative';
 import { AcceptanceChart } from './AcceptanceChart';
-
-function Figure({ label, value, sub, tone, help, testId }: { label: string; value: ReactNode; sub?: ReactNode; tone?: 'good' | 'bad' | 'warn'; help?: string; testId?: string }) {
-  return (
-    <div className={`fig${tone ? ` fig-${tone}` : ''}`} title={help} data-testid={testId}>
-      <div className="fig-label">{label}</div>
-      <div className="fig-value">{value}</div>
-      {sub && <div className="fig-sub">{sub}</div>}
-    </div>
-  );
-}
+import { Figure } from './common';
 
 export function LosslessBadge({ lossless }: { lossless: boolean }) {
   return lossless ? (

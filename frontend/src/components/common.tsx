@@ -174,3 +174,14 @@ export function PageHeader({ title, subtitle, actions }: { title: string; subtit
     </div>
   );
 }
+
+/** One headline number of a result card: label, value, an optional line under it, tone and hover help. */
+export function Figure({ label, value, sub, tone, help, testId }: { label: string; value: ReactNode; sub?: ReactNode; tone?: 'good' | 'bad' | 'warn'; help?: string; testId?: string }) {
+  return (
+    <div className={`fig${tone ? ` fig-${tone}` : ''}`} title={help} data-testid={testId}>
+      <div className="fig-label">{label}</div>
+      <div className="fig-value">{value}</div>
+      {sub && <div className="fig-sub">{sub}</div>}
+    </div>
+  );
+}

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useId, useMemo, useRef, useState, type ReactNode } from 'react';
 import { ApiError, api, isAbortError } from '../api/client';
 import { isFinished, type Job, type LanguageModel } from '../api/types';
-import { CopyButton, ErrorBanner, Notice, PageHeader, Spinner, StatusBadge } from '../components/common';
+import { CopyButton, ErrorBanner, Figure, Notice, PageHeader, Spinner, StatusBadge } from '../components/common';
 import { JobProgress } from '../components/JobProgress';
 import { MiniLineChart } from '../components/MiniLineChart';
 import type { JobStreamState } from '../hooks/jobStream';
@@ -330,16 +330,6 @@ function PhaseSteps({ phase }: { phase: ReturnType<typeof distillPhase> }) {
   );
 }
 
-function LiveFigure({ label, value, sub, testId }: { label: string; value: ReactNode; sub?: ReactNode; testId: string }) {
-  return (
-    <div className="fig" data-testid={testId}>
-      <div className="fig-label">{label}</div>
-      <div className="fig-value">{value}</div>
-      {sub && <div className="fig-sub">{sub}</div>}
-    </div>
-  );
-}
-
 /** What the websocket says while the job runs: stage, training step, loss and the agreement estimate. */
 function DraftLive({ stream, job }: { stream: JobStreamState; job: Job }) {
   const points = useMemo(() => livePoints(stream.partials), [stream.partials]);
@@ -356,19 +346,19 @@ function DraftLive({ stream, job }: { stream: JobStreamState; job: Job }) {
     <div className="drafts-live" data-testid="drafts-live" data-phase={phase}>
       <PhaseSteps phase={phase} />
       <div className="fig-grid drafts-live-figs">
-        <LiveFigure
+        <Figure
           label="Training step"
           value={last ? `${formatInt(last.step)} / ${formatInt(maxSteps)}` : '—'}
           sub={last ? 'reported every 10 steps' : phase === 'training' ? 'first report at step 10' : 'training has not started yet'}
           testId="drafts-live-step"
         />
-        <LiveFigure
+        <Figure
           label="Training loss"
           value={last ? formatNum(last.loss, 3) : '—'}
           sub={last && first && last.step !== first.step ? `from ${formatNum(first.loss, 3)} at step ${formatInt(first.step)}` : 'CE + top-k KL to the target'}
           testId="drafts-live-loss"
         />
-        <LiveFigure
+        <Figure
           label="Agreement (held out)"
           value={last ? formatPercent(last.acceptance_estimate) : '—'}
           sub={
@@ -383,7 +373,7 @@ function DraftLive({ stream, job }: { stream: JobStreamState; job: Job }) {
           }
           testId="drafts-live-agreement"
         />
-        <LiveFigure label="Elapsed" value={elapsed === null ? '—' : formatSeconds(elapsed)} sub={`budget ${formatSeconds(budget)} + loading and saving`} testId="drafts-live-elapsed" />
+        <Figure label="Elapsed" value={elapsed === null ? '—' : formatSeconds(elapsed)} sub={`budget ${formatSeconds(budget)} + loading and saving`} testId="drafts-live-elapsed" />
       </div>
       <div className="drafts-charts">
         <MiniLineChart
@@ -410,16 +400,6 @@ function DraftLive({ stream, job }: { stream: JobStreamState; job: Job }) {
 }
 
 // ---- result ----------------------------------------------------------------------------------------------------
-
-function Figure({ label, value, sub, tone, help, testId }: { label: string; value: ReactNode; sub?: ReactNode; tone?: 'good' | 'warn'; help?: string; testId?: string }) {
-  return (
-    <div className={`fig${tone ? ` fig-${tone}` : ''}`} title={help} data-testid={testId}>
-      <div className="fig-label">{label}</div>
-      <div className="fig-value">{value}</div>
-      {sub && <div className="fig-sub">{sub}</div>}
-    </div>
-  );
-}
 
 function signedPoints(delta: number): string {
   const pts = delta * 100;
