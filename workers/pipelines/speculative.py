@@ -461,9 +461,7 @@ def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | 
         output, trace = generate(
             target.model, drafter, prompt_ids, params.max_new_tokens, config, params.seed, stream, decode=decode
         )
-    stream.flush()
-    for step in trace.steps:  # steps the engine stored without publishing them (none today) obey the limit too
-        stream.limiter.admit(step)
+    stream.flush()  # the engine publishes every step it stores, so the limiter has seen them all
     note = stream.limiter.note()
     if note:
         trace.notes.append(note)
