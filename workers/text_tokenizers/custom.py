@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from workers.text_tokenizers.adapters import HFTokenizer, SentencePieceTokenizer, TextTokenizer, TiktokenTokenizer
-from workers.text_tokenizers.catalog import cached
+from workers.text_tokenizers.catalog import cached, loaded_from
 from workers.text_tokenizers.errors import TokenizerError
 from workers.text_tokenizers.spec import TokenizerSpec
 
@@ -123,7 +123,7 @@ def load_tokenizer_json(tokenizer_id: str, path: Path, name: str) -> HFTokenizer
         special_tokens=tuple(t.content for t in tokenizer.get_added_tokens_decoder().values() if t.special)[:50],
         source=f"uploaded file {path.name}",
     )
-    adapter = HFTokenizer(spec, tokenizer)
+    adapter = loaded_from(HFTokenizer(spec, tokenizer), path)
     if adapter.style == "bytelevel":
         adapter.spec = spec.with_(algorithm=f"{algorithm} (byte-level)")
     return adapter
@@ -155,7 +155,7 @@ def load_sentencepiece(tokenizer_id: str, path: Path, name: str) -> SentencePiec
         special_tokens=specials[:50],
         source=f"uploaded file {path.name}",
     )
-    return SentencePieceTokenizer(spec, processor)
+    return loaded_from(SentencePieceTokenizer(spec, processor), path)
 
 
 def parse_tiktoken_ranks(data: bytes, filename: str = "file") -> dict[bytes, int]:
@@ -217,7 +217,7 @@ def load_tiktoken_file(tokenizer_id: str, path: Path, name: str, pattern: str | 
         source=f"uploaded file {path.name}",
         description=f".tiktoken files carry no pre-tokenization rule; {described} is assumed.",
     )
-    return TiktokenTokenizer(spec, encoding)
+    return loaded_from(TiktokenTokenizer(spec, encoding), path)
 
 
 def _load_folder(tokenizer_id: str, folder: Path, name: str) -> TextTokenizer:
