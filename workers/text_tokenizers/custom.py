@@ -249,10 +249,23 @@ def _download(repo_id: str) -> Path:
         raise TokenizerError(
             "Loading from the Hugging Face Hub needs the huggingface_hub package on the server."
         ) from None
+    from huggingface_hub import try_to_load_from_cache
+
+    from workers.models.hub import hub_unavailable_reason
+
     unreachable = TokenizerError(
         f"Could not download {repo_id!r} from the Hugging Face Hub: this server has no network access to the hub "
         "(or it is switched off). Download the repository's tokenizer.json yourself and upload the file instead."
     )
+    for filename in ("tokenizer.json", "tokenizer.model"):  # already downloaded: no network call at all
+        try:
+            cached_file = try_to_load_from_cache(repo_id, filename)
+        except ValueError:  # huggingface_hub's own id check (e.g. "a--b", "a..b")
+            raise TokenizerError(f"{repo_id!r} is not a valid Hugging Face hub id (owner/name).") from None
+        if isinstance(cached_file, str):
+            return Path(cached_file)
+    if hub_unavailable_reason() is not None:  # fail in about a second, not after the client's retries (23 s)
+        raise unreachable
     for filename in ("tokenizer.json", "tokenizer.model"):
         try:
             return Path(hf_hub_download(repo_id, filename))
@@ -280,8 +293,8 @@ def load_hf(reference: str) -> TextTokenizer:
         raise TokenizerError("An hf: reference needs a hub id (owner/name) or a folder path after the colon.")
 
     def build() -> TextTokenizer:
-        folder = Path(target).expanduser()
-        if folder.is_dir():
+        folder = Path(target)
+        if folder.is_absolute():  # a folder the caller resolved and allowed; anything else is a hub id, never a path
             return _load_folder(reference, folder, folder.name)
         if not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", target):
             raise TokenizerError(
@@ -321,7 +334,7 @@ def load_custom(
             return load_sentencepiece(tokenizer_id, file, label)
         if kind == "tiktoken":
             return load_tiktoken_file(tokenizer_id, file, label, pattern)
-        if file.is_dir():
+        if file.is_absolute():  # an allowed folder; a relative reference is a hub id, never a path
             return _load_folder(tokenizer_id, file, label)
         return load_hf(f"hf:{path}")
 
