@@ -14,6 +14,10 @@ TOKENIZE_MAX_BYTES = env.int("TOKENIZE_MAX_BYTES", default=50 * 1024 * 1024)
 TOKENIZE_MAX_TOKENIZERS = 6
 # Custom tokenizer files (tokenizer.json, .model, .tiktoken).
 CUSTOM_TOKENIZER_MAX_BYTES = env.int("CUSTOM_TOKENIZER_MAX_BYTES", default=50 * 1024 * 1024)
+# Server folders that a model or tokenizer reference (target, draft model, hf_id) may name, comma-separated. None on
+# a hosted instance unless listed; the embedded default adds the model store (webapp/settings/local.py). A team's own
+# distilled drafts are always usable; other teams' drafts and the uploads folder never are (apps/catalog/references.py).
+TOKENSCOPE_ALLOWED_MODEL_ROOTS = env.list("TOKENSCOPE_ALLOWED_MODEL_ROOTS", default=[])
 
 # A running job whose worker has not reported for this long is marked failed ("worker lost").
 JOB_HEARTBEAT_TIMEOUT_S = env.int("JOB_HEARTBEAT_TIMEOUT_S", default=120)
