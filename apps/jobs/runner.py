@@ -20,7 +20,13 @@ from apps.jobs import services
 from apps.jobs.kinds import job_kind
 
 logger = logging.getLogger(__name__)
-HEARTBEAT_INTERVAL_S = 10.0
+MAX_HEARTBEAT_INTERVAL_S = 10.0
+
+
+def heartbeat_interval_s() -> float:
+    """Several beats per ``JOB_HEARTBEAT_TIMEOUT_S``: a fixed 10 s let the reaper fail live jobs in a long silent
+    step (a model load) wherever an operator set the timeout below 10 s."""
+    return min(MAX_HEARTBEAT_INTERVAL_S, max(0.1, settings.JOB_HEARTBEAT_TIMEOUT_S / 4))
 
 
 class JobCancelled(Exception):
@@ -53,9 +59,13 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
 
     def _beat(self) -> None:
+        interval = heartbeat_interval_s()
         try:
-            while not self._stop.wait(HEARTBEAT_INTERVAL_S):
-                services.job_heartbeat(job_id=self.job_id)
+            while not self._stop.wait(interval):
+                try:
+                    services.job_heartbeat(job_id=self.job_id)
+                except Exception:  # noqa: BLE001 - a busy database must not end the beats for the rest of the job
+                    logger.warning("Could not record the heartbeat of job %s", self.job_id, exc_info=True)
         finally:
             connection.close()
 
@@ -75,8 +85,8 @@ def job_execute(*, job_id: str, worker: str) -> None:
         return
     kind = job_kind(job.kind)
     try:
-        inputs = kind.load_input_builder()(job)
-        with Heartbeat(job.id):
+        with Heartbeat(job.id):  # reading the inputs (a large upload) is silent too
+            inputs = kind.load_input_builder()(job)
             result = kind.load_pipeline()(inputs, Reporter(job.id))
         versions = result.pop("versions", {}) if isinstance(result, dict) else {}
         services.job_succeed(job_id=job.id, result=result, versions=versions)
