@@ -26,11 +26,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from workers.decoding.errors import DecodingInputError
+from workers.manifest import distill_manifest
 from workers.pipelines.model_loading import Loaded, Loader, default_loader, noop_report
 
 Report = Callable[..., None]
@@ -145,7 +146,6 @@ def _name(loaded: Loaded, ref: str) -> dict[str, Any]:
 def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | None = None) -> dict[str, Any]:
     """Distil a draft for ``inputs['target']`` and save it to ``inputs['output_dir']``; see the module doc."""
     import torch
-    import transformers
 
     from workers.decoding.trace import expected_tokens_per_call
     from workers.distill.data import SEED_PROMPTS, DataConfig, generate_corpus
@@ -250,5 +250,6 @@ def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | 
             "note": "From held-out agreement α as (1 − α^(γ+1)) / (1 − α): greedy decoding, i.i.d. acceptance.",
         },
         "elapsed_s": round(time.monotonic() - started, 2),
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+        "manifest": (run_manifest := distill_manifest(asdict(params), target, out)),
+        "versions": run_manifest["libraries"],  # the job's ``versions`` (the runner moves it out of the result)
     }

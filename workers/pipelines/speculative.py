@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from workers.decoding.errors import DecodingInputError
+from workers.manifest import speculative_manifest
 from workers.pipelines.model_loading import Loaded, Loader, default_loader, noop_report
 
 Report = Callable[..., None]
@@ -393,9 +394,6 @@ def _tree_config(params: Params, eos: tuple[int, ...], sampling: Any) -> Any:
 
 def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | None = None) -> dict[str, Any]:
     """Decode ``inputs['prompt']`` with the chosen method (and the autoregressive baseline); see the module doc."""
-    import torch
-    import transformers
-
     from workers.decoding.engine import MethodConfig, generate
     from workers.decoding.sampling import SamplingConfig
     from workers.decoding.trace import compare_with_baseline
@@ -502,7 +500,8 @@ def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | 
         "trace_limits": stream.limiter.summary(),
         "baseline": baseline,
         "lossless": _lossless_note(kind, sampling.greedy, trace.lossless),
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+        "manifest": (manifest := speculative_manifest(asdict(params), target, draft_loaded)),
+        "versions": manifest["libraries"],  # the job's ``versions`` (the runner moves it out of the result)
     }
 
 
