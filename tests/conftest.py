@@ -97,12 +97,13 @@ def start_worker(
     name: str | None = None,
     extra_env: dict[str, str] | None = None,
     with_test_kinds: bool = False,
+    concurrency: int = 1,
 ) -> ManagedProcess:
-    """A real Celery worker process (the product's command, one pool process) sharing the test database file, once
-    ready. ``with_test_kinds`` also registers the test-only job kinds of ``tests/integration/stepper.py``."""
+    """A real Celery worker process (the product's command) sharing the test database file, once ready.
+    ``with_test_kinds`` also registers the test-only job kinds of ``tests/integration/stepper.py``."""
     from webapp.devstack import worker_command
 
-    command = [sys.executable, *worker_command(queues=queues, concurrency=1)[1:]]
+    command = [sys.executable, *worker_command(queues=queues, concurrency=concurrency)[1:]]
     if name is not None:
         command += ["-n", name]  # the last -n wins: several workers of one test session get distinct names
     if with_test_kinds:
@@ -120,13 +121,15 @@ def celery_worker(transactional_db: None, embedded_redis: str, tmp_path: Path) -
     worker.stop()
 
 
-def start_web(redis_url: str, log_dir: Path, extra_env: dict[str, str] | None = None) -> tuple[ManagedProcess, str]:
+def start_web(
+    redis_url: str, log_dir: Path, extra_env: dict[str, str] | None = None, port: int | None = None
+) -> tuple[ManagedProcess, str]:
     """The real ASGI app under the product's server, as a browser reaches it; returns the process and base URL."""
     import urllib.request
 
     from webapp.devstack import web_command
 
-    port = free_port()
+    port = port or free_port()
     server = ManagedProcess(
         [sys.executable, *web_command("127.0.0.1", port)[1:]],
         {**subprocess_env(redis_url), **(extra_env or {})},
