@@ -9,7 +9,7 @@ RUN npm run build
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=webapp.settings.production \
-    TOKENSCOPE_MODEL_DIR=/models
+    TOKENSCOPE_MODEL_DIR=/models HOST=0.0.0.0 PORT=8000
 WORKDIR /app
 COPY requirements.txt requirements-assets.txt ./
 RUN pip install --no-cache-dir -r requirements.txt && pip install --no-cache-dir --no-deps -r requirements-assets.txt
@@ -17,4 +17,7 @@ COPY . .
 COPY --from=frontend /src/frontend/dist /app/frontend/dist
 RUN SECRET_KEY=build-only-secret-key-build-only-secret-key python manage.py collectstatic --noinput -v 0
 EXPOSE 8000
-CMD ["uvicorn", "webapp.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--proxy-headers"]
+# The same server command line as the embedded default (webapp/devstack.py web_command): uvicorn with one process per
+# core (at least 2, at most 8; WEB_CONCURRENCY overrides), a 64 KiB websocket frame cap, query strings never logged.
+# Behind a reverse proxy set FORWARDED_ALLOW_IPS to its address so the client address is the real one.
+CMD ["python", "-m", "webapp.serve", "web"]

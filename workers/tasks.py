@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
+
+from workers.models.device import WORKER_PROCESSES_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -16,6 +19,14 @@ def run_job(self: Any, job_id: str) -> None:
     from apps.jobs.runner import job_execute
 
     job_execute(job_id=job_id, worker=self.request.hostname or "worker")
+
+
+@worker_init.connect
+def record_worker_processes(sender: Any, **_: Any) -> None:
+    """Tell the pool's processes (forked after this, so they inherit the environment) how many of them share the
+    cores: ``workers.models.device.configure_threads`` gives each its share."""
+    if isinstance(sender.concurrency, int):
+        os.environ[WORKER_PROCESSES_ENV] = str(sender.concurrency)
 
 
 @worker_ready.connect

@@ -9,11 +9,19 @@ here by their per-job ``seq``: the client gets each partial once, in order.
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from apps.accounts.websocket_auth import (
+    AUTH_ERROR_KEY,
+    CLOSE_NOT_FOUND,
+    CLOSE_UNAUTHENTICATED,
+    close_reason,
+)
 from apps.core.errors import ApplicationError
 from apps.jobs.events import job_group, job_stream_backlog
 from apps.jobs.models import FINISHED_STATUSES
@@ -21,8 +29,12 @@ from apps.jobs.selectors import job_get_for_user
 from apps.jobs.serializers import job_snapshot
 from apps.jobs.services import job_reap_stale
 
-CLOSE_UNAUTHORISED = 4403
-CLOSE_NOT_FOUND = 4404
+MAX_MESSAGE_CHARS = 1024
+"""A client only ever sends ``{"type": "ping"}``: anything longer is refused before it is parsed. (The server also
+caps a frame at ``WS_MAX_FRAME_BYTES``, see ``webapp.devstack``, and closes with 1009 above it.)"""
+
+SIGN_IN_MESSAGE = "Sign in, or send the header 'Authorization: Token <api key>', to follow jobs."
+NO_SUCH_JOB_MESSAGE = "No such job in your teams."
 
 
 class JobConsumer(AsyncJsonWebsocketConsumer):
@@ -32,16 +44,18 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        job_id = self.scope["url_route"]["kwargs"]["job_id"]
         await self.accept()
         if user is None or not user.is_authenticated:
-            await self.send_json({"type": "error", "message": "Sign in (or pass ?token=<api key>) to follow jobs."})
-            await self.close(code=CLOSE_UNAUTHORISED)
+            await self._refuse(CLOSE_UNAUTHENTICATED, self.scope.get(AUTH_ERROR_KEY) or SIGN_IN_MESSAGE)
+            return
+        try:
+            job_id = uuid.UUID(self.scope["url_route"]["kwargs"]["job_id"])
+        except ValueError:
+            await self._refuse(CLOSE_NOT_FOUND, NO_SUCH_JOB_MESSAGE)
             return
         snapshot = await self._snapshot(user, job_id)
         if snapshot is None:
-            await self.send_json({"type": "error", "message": "No such job in your teams."})
-            await self.close(code=CLOSE_NOT_FOUND)
+            await self._refuse(CLOSE_NOT_FOUND, NO_SUCH_JOB_MESSAGE)
             return
         # Subscribe first, then read the row and the backlog: an event between the two is seen twice at worst (the
         # progress reducer is idempotent, partials are de-duplicated by seq), never missed.
@@ -49,14 +63,17 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         snapshot = await self._snapshot(user, job_id)
         if snapshot is None:  # deleted meanwhile
-            await self.send_json({"type": "error", "message": "No such job in your teams."})
-            await self.close(code=CLOSE_NOT_FOUND)
+            await self._refuse(CLOSE_NOT_FOUND, NO_SUCH_JOB_MESSAGE)
             return
         # A finished job's result is the truth (and the client closes on this snapshot): nothing to replay.
         backlog = [] if snapshot.get("status") in FINISHED_STATUSES else await job_stream_backlog(job_id)
         await self.send_json({"type": "job.snapshot", "job": snapshot})
         for event in backlog:
             await self._send_partial(event)
+
+    async def _refuse(self, code: int, message: str) -> None:
+        await self.send_json({"type": "error", "message": message})
+        await self.close(code=code, reason=close_reason(message))
 
     @database_sync_to_async
     def _snapshot(self, user: Any, job_id: Any) -> dict[str, Any] | None:
@@ -79,10 +96,23 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        try:
-            await super().receive(text_data=text_data, bytes_data=bytes_data, **kwargs)
-        except ValueError:
+        if text_data is None:
             await self.send_json({"type": "error", "message": "Messages must be JSON text frames."})
+            return
+        if len(text_data) > MAX_MESSAGE_CHARS:
+            await self.send_json(
+                {
+                    "type": "error",
+                    "message": f'Messages are at most {MAX_MESSAGE_CHARS} characters; send {{"type": "ping"}}.',
+                }
+            )
+            return
+        try:
+            content = json.loads(text_data)
+        except (ValueError, RecursionError):  # RecursionError: brackets nested deeper than the parser's stack
+            await self.send_json({"type": "error", "message": "Messages must be JSON text frames."})
+            return
+        await self.receive_json(content)
 
     async def job_event(self, event: dict[str, Any]) -> None:
         payload = event["payload"]

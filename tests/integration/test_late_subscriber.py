@@ -31,10 +31,11 @@ def web(embedded_redis: str, tmp_path: Path) -> Iterator[str]:
     server.stop()
 
 
-def follow(url: str) -> list[dict[str, Any]]:
+def follow(url: str, key: str) -> list[dict[str, Any]]:
     """Every message until the job ends (a final event, or a snapshot of a finished job)."""
     received: list[dict[str, Any]] = []
-    with connect(url, origin=Origin("http://127.0.0.1"), max_size=None) as socket:
+    headers = {"Authorization": f"Token {key}"}
+    with connect(url, origin=Origin("http://127.0.0.1"), additional_headers=headers, max_size=None) as socket:
         while True:
             message = json.loads(socket.recv(timeout=300))
             received.append(message)
@@ -70,15 +71,15 @@ def test_a_viewer_joining_mid_run_gets_every_step_once_in_order(
     )
     assert response.status_code == 202, response.json()
     job_id = response.json()["id"]
-    url = f"{web}/ws/jobs/{job_id}/?token={key}"
+    url = f"{web}/ws/jobs/{job_id}/"
 
     # The first viewer is there before the worker starts; the second joins once a few batches were streamed.
     early: list[dict[str, Any]] = []
-    first_viewer = threading.Thread(target=lambda: early.extend(follow(url)), daemon=True)
+    first_viewer = threading.Thread(target=lambda: early.extend(follow(url, key)), daemon=True)
     first_viewer.start()
     backlog = redis.Redis.from_url(embedded_redis.rsplit("/", 1)[0] + "/2")
     wait_for(lambda: backlog.llen(job_stream_keys(job_id)[1]) >= 2, 300, "two batches streamed", celery_worker)
-    late = follow(url)
+    late = follow(url, key)
     first_viewer.join(timeout=300)
 
     job = Job.objects.get(pk=job_id)

@@ -5,6 +5,11 @@ CPU half-precision matmuls are slow and the app reports log-probabilities that s
 Overrides: ``TOKENSCOPE_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``), ``TOKENSCOPE_DTYPE`` (``float32``,
 ``bfloat16``, ``float16``) and ``TOKENSCOPE_TORCH_THREADS``. torch is imported inside the functions so that importing
 this module stays free for the web process.
+
+Threads: a worker process lets torch use its share of the cores, ``available_cores() // processes`` (at least one),
+where ``processes`` is the Celery worker's concurrency (``TOKENSCOPE_WORKER_PROCESSES``, recorded by
+``workers.tasks`` when the worker starts). torch's own default, every core in every process, made two jobs on two
+processes fight over the same cores (three times slower each).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -69,17 +75,37 @@ def pick_dtype(device: str, family: str | None = None) -> str:
     return "float32"
 
 
+WORKER_PROCESSES_ENV = "TOKENSCOPE_WORKER_PROCESSES"
+
+
+def available_cores() -> int:
+    """The cores this process may use: its CPU affinity, capped by a cgroup v2 CPU quota (``docker --cpus``)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return cores
+    if quota == "max":
+        return cores
+    return max(1, min(cores, int(quota) // int(period)))
+
+
+def torch_threads_per_process(processes: int, cores: int | None = None) -> int:
+    """Intra-op threads for each of ``processes`` model processes sharing ``cores``: an even share, at least one."""
+    return max(1, (available_cores() if cores is None else cores) // max(1, processes))
+
+
 def configure_threads() -> int:
-    """Set torch's intra-op thread count once per process (``TOKENSCOPE_TORCH_THREADS``, else torch's default,
-    which is the number of cores) and return it. A worker running several processes should set it lower."""
+    """Set torch's intra-op thread count once per process and return it: ``TOKENSCOPE_TORCH_THREADS`` when set, else
+    this process's share of the cores among the worker's ``TOKENSCOPE_WORKER_PROCESSES`` processes (1 if unset)."""
     global _threads_configured
     import torch
 
     with _threads_lock:
         if _threads_configured is None:
             wanted = os.environ.get("TOKENSCOPE_TORCH_THREADS", "").strip()
-            if wanted:
-                torch.set_num_threads(max(1, int(wanted)))
+            processes = int(os.environ.get(WORKER_PROCESSES_ENV, "").strip() or 1)
+            torch.set_num_threads(max(1, int(wanted)) if wanted else torch_threads_per_process(processes))
             _threads_configured = torch.get_num_threads()
         return _threads_configured
 
