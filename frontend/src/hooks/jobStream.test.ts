@@ -133,6 +133,7 @@ describe('helpers', () => {
   });
 
   it('knows the fatal close codes', () => {
+    expect(fatalCloseMessage(4401)).toMatch(/sign in/);
     expect(fatalCloseMessage(4403)).toMatch(/access/);
     expect(fatalCloseMessage(4404)).toMatch(/does not exist/);
     expect(fatalCloseMessage(1006)).toBeNull();

@@ -19,7 +19,7 @@ export interface JobStreamState {
   lastSeq: number;
   error: string | null;
   connection: Connection;
-  /** Set when the server refused the connection (4403 / 4404): no more retries. */
+  /** Set when the server refused the connection (4401 / 4403 / 4404): no more retries. */
   fatal: string | null;
   /** Last `{type: "error"}` message from the server (the connection stays open). */
   serverNotice: string | null;
@@ -154,10 +154,13 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+// The server's refusals (apps/accounts/websocket_auth.py): signed out, origin refused, no such job in your teams.
+export const CLOSE_UNAUTHENTICATED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
 export const CLOSE_NOT_FOUND = 4404;
 
 export function fatalCloseMessage(code: number): string | null {
+  if (code === CLOSE_UNAUTHENTICATED) return 'You are signed out: sign in again to follow this job.';
   if (code === CLOSE_FORBIDDEN) return 'You do not have access to this job (you may need to sign in or switch team).';
   if (code === CLOSE_NOT_FOUND) return 'This job does not exist (it may have been deleted).';
   return null;

@@ -25,7 +25,7 @@ const PING_INTERVAL_MS = 25000;
 /**
  * Follows `/ws/jobs/<id>/`: applies the snapshot, the replay of the partials streamed so far, then events; reconnects
  * with backoff (each reconnect gets a fresh snapshot and replay; partials already applied are dropped by `seq`); stops
- * once the job is finished or the server refuses the connection (4403/4404).
+ * once the job is finished or the server refuses the connection (4401/4403/4404).
  * Pass `null` to stay idle.
  */
 export function useJobStream(jobId: string | null, options: UseJobStreamOptions = {}): JobStreamState {
