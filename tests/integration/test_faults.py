@@ -5,20 +5,24 @@ reaping at worker start are in test_worker_jobs.py.)"""
 from __future__ import annotations
 
 import json
+import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from websockets.exceptions import ConnectionClosed
 
 from apps.accounts.services import api_token_create
 from apps.jobs.models import Job, JobStatus
-from tests.conftest import start_web, start_worker, wait_for
+from apps.uploads.models import Upload
+from tests.conftest import ManagedProcess, start_web, start_worker, wait_for
 from tests.factories import make_team, make_user
 from tests.integration.conftest import receive_until_final, step_job, ws_connect
-from webapp.embedded_redis import EmbeddedRedis
+from webapp.embedded_redis import EmbeddedRedis, free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -102,3 +106,76 @@ def _post_json(url: str, body: dict[str, Any], headers: dict[str, str], timeout_
     )
     with urllib.request.urlopen(request, timeout=timeout_s) as response:
         return dict(json.loads(response.read()))
+
+
+def _kill_tree(process: ManagedProcess) -> None:
+    """SIGKILL the server and any children it forked, as an out-of-memory kill or a lost machine would."""
+    import psutil
+
+    parent = psutil.Process(process.process.pid)
+    for child in parent.children(recursive=True):
+        child.kill()
+    parent.kill()
+    process.stop()
+
+
+def _queued_task_ids(redis_url: str, queue: str = "cpu") -> set[str]:
+    """The ids of the Celery messages waiting in a queue of the broker (no worker runs in the test below)."""
+    broker = redis.Redis.from_url(redis_url)
+    return {json.loads(raw)["headers"]["id"] for raw in broker.lrange(queue, 0, -1)}
+
+
+def test_a_web_process_killed_mid_request_leaves_no_half_saved_row_and_the_next_one_serves(
+    embedded_redis: str, tmp_path: Path
+) -> None:
+    """Catches a request whose writes are not all-or-nothing (an upload stored without its job, a job stored but never
+    queued) and a restart that cannot serve (the port, the database or Redis left in a bad state): requests that store
+    an upload and queue a job are killed at points spread over their run, then the next process on the same port
+    serves. (The kill points are spread, not aimed: a gap between two writes is caught when a kill lands in it.)"""
+    env = {"TOKENIZE_SYNC_MAX_BYTES": "1000"}
+    port = free_port()
+    user = make_user("interrupted")
+    team = make_team("Interrupted team", user)
+    _, key = api_token_create(user=user, name="kill")
+    headers = {"Authorization": f"Token {key}", "X-Team": team.slug}
+
+    def body(attempt: int) -> dict[str, Any]:  # distinct texts: uploads are de-duplicated by content
+        return {"text": f"attempt {attempt}\n" + PARAGRAPH * 30_000, "tokenizers": ["builtin:bytes"]}
+
+    (tmp_path / "web-0").mkdir()
+    web, url = start_web(embedded_redis, tmp_path / "web-0", env, port=port)
+    endpoint = f"{url}/api/v1/tokenize/"  # every process serves the same port
+    started = time.monotonic()
+    answered = [_post_json(endpoint, body(0), headers)["id"]]
+    duration = time.monotonic() - started
+    for attempt, fraction in enumerate((0.2, 0.5, 0.8, 0.95), start=1):
+        outcome: dict[str, Any] = {}
+
+        def send(attempt: int = attempt, outcome: dict[str, Any] = outcome) -> None:
+            try:
+                outcome["job"] = _post_json(endpoint, body(attempt), headers)
+            except (OSError, urllib.error.URLError) as exc:  # the server died under the request
+                outcome["error"] = exc
+
+        request = threading.Thread(target=send)
+        request.start()
+        time.sleep(duration * fraction)
+        _kill_tree(web)
+        request.join(timeout=60)
+        if "job" in outcome:
+            answered.append(outcome["job"]["id"])  # it finished before the kill: it must be complete
+        (tmp_path / f"web-{attempt}").mkdir()
+        web, _ = start_web(embedded_redis, tmp_path / f"web-{attempt}", env, port=port)  # the next process
+
+        for upload in Upload.objects.filter(team=team):
+            assert Job.objects.filter(input_upload=upload).exists(), f"upload {upload.pk} stored without its job"
+            assert upload.file.storage.exists(upload.file.name), f"upload {upload.pk} has no file"
+        queued = _queued_task_ids(embedded_redis)
+        for job in Job.objects.filter(team=team):
+            assert str(job.pk) in queued, f"job {job.pk} was stored but never queued"
+    try:
+        assert set(answered) <= {str(pk) for pk in Job.objects.filter(team=team).values_list("pk", flat=True)}
+        after = _post_json(endpoint, body(99), headers)  # the last process serves writes too
+        assert after["status"] == "queued" and str(after["id"]) in _queued_task_ids(embedded_redis)
+    finally:
+        web.stop()
