@@ -169,7 +169,7 @@ def test_a_web_process_killed_mid_request_leaves_no_half_saved_row_and_the_next_
 
         for upload in Upload.objects.filter(team=team):
             assert Job.objects.filter(input_upload=upload).exists(), f"upload {upload.pk} stored without its job"
-            assert upload.file.storage.exists(upload.file.name), f"upload {upload.pk} has no file"
+            assert upload.file.name and upload.file.storage.exists(upload.file.name), f"upload {upload.pk}: no file"
         queued = _queued_task_ids(embedded_redis)
         for job in Job.objects.filter(team=team):
             assert str(job.pk) in queued, f"job {job.pk} was stored but never queued"
