@@ -1,10 +1,12 @@
 """One small adapter per tokenizer library, all behind the same ``TextTokenizer`` protocol.
 
-Policy shared by every adapter: **special-token strings in the input are ordinary text**. tiktoken is called like
+Special-token strings in the input are ordinary text by default (``special=False``): tiktoken is called like
 ``encode_ordinary``, Hugging Face tokenizers get ``encode_special_tokens = True`` (added tokens that are *not*
 special, such as Qwen's ``<tool_call>``, still match, as they do in normal use), SentencePiece never parses control
-symbols, and Tekken's specials live outside its BPE. No BOS/EOS is added. So the ids are what the library gives for
-the text itself, and a pasted ``<|endoftext|>`` cannot change the count in a surprising way.
+symbols, and Tekken's specials live outside its BPE. With ``special=True`` the adapters that can (``parses_specials``)
+call the library the way chat templates do: tiktoken ``encode(allowed_special="all")``, Hugging Face with special-token
+splitting on (``AutoTokenizer``'s default). SentencePiece and mistral-common have no such call (their control symbols
+never come from text), so for them both modes are the same. No BOS/EOS is added in either mode.
 
 Offsets are computed from a per-id byte-length table built once per tokenizer (cumsum + byte→char map) whenever
 the tokens' bytes concatenate to the text; otherwise (normalising tokenizers) the library's own offsets are used.
@@ -52,9 +54,16 @@ class TextTokenizer(Protocol):
 
     spec: TokenizerSpec
 
-    def encode(self, text: str, index: TextIndex | None = None, progress: Progress | None = None) -> Encoding: ...
+    def encode(
+        self, text: str, index: TextIndex | None = None, progress: Progress | None = None, *, special: bool = False
+    ) -> Encoding: ...
 
-    def encode_ids(self, text: str, progress: Progress | None = None) -> Ids: ...
+    def encode_ids(self, text: str, progress: Progress | None = None, *, special: bool = False) -> Ids: ...
+
+    @property
+    def parses_specials(self) -> bool:
+        """``special=True`` can give other ids than plain text (the library parses special-token strings)."""
+        ...
 
     def decode(self, ids: IdsLike) -> str: ...
 
@@ -140,9 +149,18 @@ class TableTokenizer:
 
     # ------------------------------------------------------------------ library hooks
 
-    def _encode_piece(self, text: str) -> tuple[Ids, Any]:
-        """Ids of ``text`` from the library, plus whatever object ``_library_offsets`` can use later."""
+    def _encode_piece(self, text: str, special: bool) -> tuple[Ids, Any]:
+        """Ids of ``text`` from the library (special-token strings parsed when ``special``), plus whatever object
+        ``_library_offsets`` can use later."""
         raise NotImplementedError
+
+    @property
+    def parses_specials(self) -> bool:
+        return False
+
+    def _special_strings(self) -> list[str]:
+        """The strings ``special=True`` turns into special ids (used to decide whether chunking stays exact)."""
+        return []
 
     def _library_offsets(self, text: str, raws: list[tuple[int, Any]], ids: Ids) -> tuple[I64, I64]:
         """Character offsets as the library reports them (used when token bytes do not rebuild the text)."""
@@ -179,13 +197,15 @@ class TableTokenizer:
     def kinds_table(self) -> npt.NDArray[np.int8]:
         return self._kinds
 
-    def encode_ids(self, text: str, progress: Progress | None = None) -> Ids:
-        return self._encode_chunked(text, progress)[0]
+    def encode_ids(self, text: str, progress: Progress | None = None, *, special: bool = False) -> Ids:
+        return self._encode_chunked(text, progress, special=special)[0]
 
-    def encode(self, text: str, index: TextIndex | None = None, progress: Progress | None = None) -> Encoding:
+    def encode(
+        self, text: str, index: TextIndex | None = None, progress: Progress | None = None, *, special: bool = False
+    ) -> Encoding:
         index = index if index is not None else TextIndex(text)
         started = time.perf_counter()
-        ids, raws, verified = self._encode_chunked(text, progress, verify=True)
+        ids, raws, verified = self._encode_chunked(text, progress, verify=True, special=special)
         seconds = time.perf_counter() - started
         lens = self._lens[ids]
         prefix = self._byte_prefix(ids, lens, index)
@@ -209,7 +229,7 @@ class TableTokenizer:
     # ------------------------------------------------------------------ internals
 
     def _encode_chunked(
-        self, text: str, progress: Progress | None, *, verify: bool = False
+        self, text: str, progress: Progress | None, *, verify: bool = False, special: bool = False
     ) -> tuple[Ids, list[tuple[int, Any]], bool | None]:
         """Ids of ``text``, cut into safe pieces for progress reports when long and ``chunk_safe``.
 
@@ -217,8 +237,9 @@ class TableTokenizer:
         the library (which releases the GIL) encodes the next piece, so the check costs almost no wall time.
         Returns (ids, [(char offset, library object)], roundtrip or None when not checked).
         """
-        if not self.chunk_safe or len(text) <= 2 * CHUNK_CHARS:
-            ids, raw = self._encode_piece(text)
+        special = special and self.parses_specials
+        if not self._chunkable(special) or len(text) <= 2 * CHUNK_CHARS:
+            ids, raw = self._encode_piece(text, special)
             if progress:
                 progress(1.0)
             return ids, [(0, raw)], None
@@ -229,7 +250,7 @@ class TableTokenizer:
         can_verify = verify and type(self).decode_bytes is not TableTokenizer.decode_bytes
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roundtrip") as pool:
             for number, (offset, piece) in enumerate(pieces, start=1):
-                ids, raw = self._encode_piece(piece)
+                ids, raw = self._encode_piece(piece, special)
                 parts.append(ids)
                 raws.append((offset, raw))
                 if can_verify:
@@ -240,6 +261,11 @@ class TableTokenizer:
             # the caller decodes the whole text to be exact.
             verified = True if checks and all(check.result() for check in checks) else None
         return np.concatenate(parts), raws, verified
+
+    def _chunkable(self, special: bool) -> bool:
+        """Cutting at ``_next_safe_cut`` (after a newline, before a letter) cannot split a special-token string that
+        has no newline in it."""
+        return self.chunk_safe and not (special and any("\n" in s for s in self._special_strings()))
 
     def _piece_roundtrips(self, piece: str, ids: Ids) -> bool:
         return self.decode_bytes(ids) == piece.encode("utf-8")
@@ -319,9 +345,18 @@ class TiktokenTokenizer(TableTokenizer):
             kinds[unk_id] = KIND_UNKNOWN
         super().__init__(spec, token_bytes, kinds)
 
-    def _encode_piece(self, text: str) -> tuple[Ids, Any]:
-        # encode_to_numpy with nothing allowed or disallowed is encode_ordinary without the list round-trip.
-        ids = self.encoding.encode_to_numpy(text, allowed_special=set(), disallowed_special=())
+    @property
+    def parses_specials(self) -> bool:
+        return self.id_offset == 0 and bool(self.encoding.special_tokens_set)
+
+    def _special_strings(self) -> list[str]:
+        return sorted(self.encoding.special_tokens_set) if self.id_offset == 0 else []
+
+    def _encode_piece(self, text: str, special: bool) -> tuple[Ids, Any]:
+        # encode_to_numpy with nothing allowed or disallowed is encode_ordinary without the list round-trip;
+        # allowed_special="all" is encode(text, allowed_special="all").
+        allowed: Any = "all" if special else set()
+        ids = self.encoding.encode_to_numpy(text, allowed_special=allowed, disallowed_special=())
         if self.id_offset:
             return ids.astype(np.int64) + self.id_offset, None
         return ids, None
@@ -398,17 +433,39 @@ class HFTokenizer(TableTokenizer):
             return bytes([int(match.group(1), 16)]) if match else piece.replace("▁", " ").encode()
         return piece.encode()
 
-    def _encode_piece(self, text: str) -> tuple[Ids, Any]:
-        enc = self.tokenizer.encode(text, add_special_tokens=False)
+    @property
+    def parses_specials(self) -> bool:
+        return bool((self._kinds == KIND_SPECIAL).any())
+
+    def _special_strings(self) -> list[str]:
+        return [self._token_bytes[i].decode("utf-8", "replace") for i in np.flatnonzero(self._kinds == KIND_SPECIAL)]
+
+    @cached_property
+    def _special_tokenizer(self) -> Any:
+        """A second instance that splits special tokens (``encode_special_tokens`` is per instance, and the plain one
+        is shared by concurrent requests, so it is never toggled)."""
+        from tokenizers import Tokenizer
+
+        parsing = Tokenizer.from_str(self.tokenizer.to_str())
+        parsing.no_padding()
+        parsing.no_truncation()
+        parsing.encode_special_tokens = False
+        return parsing
+
+    def _encode_piece(self, text: str, special: bool) -> tuple[Ids, Any]:
+        tokenizer = self._special_tokenizer if special else self.tokenizer
+        enc = tokenizer.encode(text, add_special_tokens=False)
         return np.asarray(enc.ids, dtype=np.int64), enc
 
-    def encode(self, text: str, index: TextIndex | None = None, progress: Progress | None = None) -> Encoding:
+    def encode(
+        self, text: str, index: TextIndex | None = None, progress: Progress | None = None, *, special: bool = False
+    ) -> Encoding:
         if self.style != "wordpiece":
-            return super().encode(text, index, progress)
+            return super().encode(text, index, progress, special=special)
         # WordPiece lowercases, strips accents and drops whitespace: only the library knows the offsets.
         index = index if index is not None else TextIndex(text)
         started = time.perf_counter()
-        ids, raws, _ = self._encode_chunked(text, progress)
+        ids, raws, _ = self._encode_chunked(text, progress, special=special)
         seconds = time.perf_counter() - started
         spans = self._library_offsets(text, raws, ids)
         return Encoding(
@@ -456,7 +513,7 @@ class SentencePieceTokenizer(TableTokenizer):
         # Control pieces never come out of encode(); an unknown piece covers text we cannot know from its id.
         self._lens[kinds == KIND_SPECIAL] = 0
 
-    def _encode_piece(self, text: str) -> tuple[Ids, Any]:
+    def _encode_piece(self, text: str, special: bool) -> tuple[Ids, Any]:
         return self.processor.encode(text, return_type="numpy").astype(np.int64), None
 
     def _library_offsets(self, text: str, raws: list[tuple[int, Any]], ids: Ids) -> tuple[I64, I64]:
@@ -481,7 +538,7 @@ class ByteLevelTokenizer(TableTokenizer):
     def __init__(self, spec: TokenizerSpec) -> None:
         super().__init__(spec, [bytes([b]) for b in range(256)], np.zeros(256, dtype=np.int8))
 
-    def _encode_piece(self, text: str) -> tuple[Ids, Any]:
+    def _encode_piece(self, text: str, special: bool) -> tuple[Ids, Any]:
         return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int64), None
 
     def decode_bytes(self, ids: IdsLike) -> bytes:
@@ -509,7 +566,7 @@ class CharLevelTokenizer(TableTokenizer):
             raise TokenizerError(f"{self.spec.name}: no token with id {token_id}")
         return chr(token_id).encode("utf-8", errors="surrogatepass")
 
-    def _encode_piece(self, text: str) -> tuple[Ids, Any]:
+    def _encode_piece(self, text: str, special: bool) -> tuple[Ids, Any]:
         return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64), None
 
     def decode(self, ids: IdsLike) -> str:

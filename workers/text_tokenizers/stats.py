@@ -3,7 +3,8 @@
 Definitions (shared reference/tokenization.md, feature catalogue A3-A9):
 
 * ``chars_per_token`` = n_chars / n_tokens, ``bytes_per_token`` = n_utf8_bytes / n_tokens (compression).
-* ``fertility`` = n_tokens / n_words, words being maximal runs of non-whitespace (``str.split()``; see TextIndex).
+* ``fertility`` = n_tokens / n_words, words being Unicode word segments (UAX #29 with dictionaries for Chinese,
+  Japanese, Thai, Lao, Khmer and Burmese; see words.py) that hold a letter or digit.
 * ``continued_word_ratio`` = share of words touched by two or more tokens ("proportion of continued words"). A token
   touches a word when their character spans overlap, so " world" (with its space) counts for "world".
 * ``roundtrip``: ``decode(encode(text)) == text`` exactly.

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from workers.text_tokenizers.errors import TokenizerError
+from workers.text_tokenizers.words import SEGMENTER, word_char_spans
 
 T = TypeVar("T")
 I64 = npt.NDArray[np.int64]
@@ -82,9 +83,8 @@ def check_text(text: str) -> bytes:
 class TextIndex:
     """Byte/character maps, words and lines of one text.
 
-    Words are maximal runs of non-whitespace characters, whitespace being Python's ``str.isspace`` (exactly the split
-    of ``text.split()``). Scripts written without spaces (Chinese, Japanese, Thai) therefore count a whole run as one
-    word, so fertility there is tokens per space-delimited run.
+    Words come from Unicode word segmentation (UAX #29, with dictionaries for Chinese, Japanese, Thai, Lao, Khmer and
+    Burmese; see ``words.py``): "東京は日本の首都です" is five words, "can't" one, and "dog." is the word "dog".
     """
 
     BACKGROUND_MIN_BYTES = 1 << 18
@@ -102,7 +102,7 @@ class TextIndex:
 
     def warm(self) -> None:
         """Compute the text-level arrays the statistics need (numpy and hashlib release the GIL on large arrays)."""
-        for name in ("word_spans", "_padded_space", "words_starting_before", "sha256", "n_lines"):
+        for name in ("word_spans", "words_starting_before", "words_ending_by", "sha256", "n_lines"):
             getattr(self, name)
 
     def warm_in_background(self) -> None:
@@ -131,17 +131,10 @@ class TextIndex:
         """The bytes plus a 0 at offset n_bytes, so the end offset can be looked up like any other."""
         return np.frombuffer(self.data + b"\0", dtype=np.uint8)
 
-    @_lazy
-    def _padded_space(self) -> Bools:
-        """``[p + 1]`` = byte p is whitespace, with True before the text and after it."""
-        out = np.ones(self.n_bytes + 2, dtype=np.bool_)
-        out[1:-1] = self.space_mask
-        return out
-
     def splits_word(self, positions: I64) -> Bools:
-        """True where a byte offset lies strictly inside a word (a non-space byte on both sides)."""
-        padded = self._padded_space
-        return ~(padded[positions] | padded[positions + 1])
+        """True where a byte offset lies strictly inside a word (a word starts before it and ends after it)."""
+        inside: Bools = self.words_starting_before[positions] > self.words_ending_by[positions]
+        return inside
 
     def chars_before(self, positions: I64) -> I64:
         """Number of characters that start before each byte offset: the character offset of a boundary, and for an
@@ -230,16 +223,16 @@ class TextIndex:
         """True for every byte of a whitespace character (``str.isspace``)."""
         return self._whitespace[0]
 
+    word_segmentation = SEGMENTER
+
     @_lazy
     def word_spans(self) -> tuple[I64, I64]:
         """(starts, ends) *byte* offsets of the words, ends exclusive."""
-        if self.n_bytes == 0:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty
-        solid = np.zeros(self.n_bytes + 2, dtype=np.int8)
-        np.logical_not(self.space_mask, out=solid[1:-1].view(np.bool_))
-        edges = np.diff(solid)
-        return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        starts, ends = word_char_spans(self.text)
+        if self.is_ascii:
+            return starts, ends
+        byte_of_char = self.byte_of_char
+        return byte_of_char[starts], byte_of_char[ends]
 
     @property
     def n_words(self) -> int:

@@ -75,17 +75,20 @@ def tiktoken_encoding(spec_id: str) -> Any:
     return tiktoken.get_encoding(spec_id.split(":", 1)[1])
 
 
-def reference_ids(spec_id: str, text: str) -> list[int]:
-    """What the library itself returns for ``text`` (no BOS/EOS, special-token strings as plain text)."""
+def reference_ids(spec_id: str, text: str, *, special: bool = False) -> list[int]:
+    """What the library itself returns for ``text`` (no BOS/EOS). Special-token strings are plain text, or with
+    ``special`` parsed the way each library does it: tiktoken ``encode(allowed_special="all")``, a Hugging Face
+    tokenizer with special-token splitting on; mistral-common and byte/char levels have no such call."""
     if spec_id == "builtin:bytes":
         return list(text.encode("utf-8"))
     if spec_id == "builtin:chars":
         return [ord(c) for c in text]
     if spec_id.startswith("tiktoken:"):
-        return list(tiktoken_encoding(spec_id).encode_ordinary(text))
+        encoding = tiktoken_encoding(spec_id)
+        return list(encoding.encode(text, allowed_special="all") if special else encoding.encode_ordinary(text))
     if spec_id in MISTRAL_FILES:
         return list(mistral_tokenizer(spec_id).encode(text, bos=False, eos=False))
-    return list(hf_tokenizer(spec_id).encode(text, add_special_tokens=False).ids)
+    return list(hf_tokenizer(spec_id, parse_specials=special).encode(text, add_special_tokens=False).ids)
 
 
 def reference_decode(spec_id: str, ids: list[int]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests.workers.text_tokenizers.conftest import BUILTIN_IDS, require
@@ -59,6 +60,39 @@ def test_special_token_strings_in_the_text_are_plain_text(spec_id: str) -> None:
     encoding = tokenizer.encode(text)
     assert not (encoding.kinds == KIND_SPECIAL).any()
     assert encoding.ids.tolist() == reference_ids(spec_id, text)
+
+
+def _with_specials(spec_id: str) -> str:
+    tokenizer = require(spec_id)
+    return " ".join(tokenizer.spec.special_tokens) + " " + HARD_TEXTS["specials"] + "\n" + ALL_HARD
+
+
+@pytest.mark.parametrize("spec_id", BUILTIN_IDS)
+def test_special_mode_ids_equal_the_library_parsing_specials(spec_id: str) -> None:
+    """Catches special=True calling the library another way than tiktoken allowed_special="all" / HF split_special."""
+    tokenizer = require(spec_id)
+    text = _with_specials(spec_id)
+    for name, sample in {**HARD_TEXTS, "with specials": text}.items():
+        encoding = tokenizer.encode(sample, special=True)
+        assert encoding.ids.tolist() == reference_ids(spec_id, sample, special=True), name
+        assert tokenizer.encode_ids(sample, special=True).tolist() == encoding.ids.tolist(), name
+        assert len(encoding.starts) == len(encoding), name
+
+
+@pytest.mark.parametrize("spec_id", BUILTIN_IDS)
+def test_special_mode_parses_specials_exactly_where_the_library_defines_them(spec_id: str) -> None:
+    """Catches a special mode that silently stays plain (or a parses_specials flag that lies)."""
+    tokenizer = require(spec_id)
+    text = _with_specials(spec_id)
+    encoding = tokenizer.encode(text, special=True)
+    parsed = bool((encoding.kinds == KIND_SPECIAL).any())
+    assert parsed is tokenizer.parses_specials
+    assert parsed is (reference_ids(spec_id, text, special=True) != reference_ids(spec_id, text))
+    if parsed:  # each special token covers exactly its string in the text
+        for position in np.flatnonzero(encoding.kinds == KIND_SPECIAL).tolist():
+            start, end = int(encoding.starts[position]), int(encoding.ends[position])
+            own = tokenizer.token_bytes(int(encoding.ids[position])).decode("utf-8").strip()
+            assert text[start:end].strip() == own
 
 
 def test_the_plain_text_policy_changes_what_hf_would_do_by_default() -> None:

@@ -38,10 +38,10 @@ def test_character_level_counts() -> None:
 
 def test_multibyte_text_bytes_per_token() -> None:
     stats = stats_for("builtin:bytes", "né 🙂")
-    # n, c3 a9, space, f0 9f 99 82: 8 bytes, 4 characters, 2 words (both split into several bytes).
+    # n, c3 a9, space, f0 9f 99 82: 8 bytes, 4 characters, 1 word ("né", split into 3 bytes; an emoji is no word).
     assert stats["tokens"] == 8 and stats["chars"] == 4 and stats["bytes"] == 8
     assert stats["chars_per_token"] == 0.5 and stats["bytes_per_token"] == 1.0
-    assert stats["fertility"] == 4.0 and stats["continued_word_ratio"] == 1.0
+    assert stats["words"] == 1 and stats["fertility"] == 8.0 and stats["continued_word_ratio"] == 1.0
 
 
 def test_continued_words_with_cl100k() -> None:
