@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from apps.uploads.paths import custom_tokenizer_upload_to
+
 
 class CustomTokenizer(models.Model):
     class Kind(models.TextChoices):
@@ -20,7 +22,7 @@ class CustomTokenizer(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    file = models.FileField(upload_to="tokenizers/", blank=True)
+    file = models.FileField(upload_to=custom_tokenizer_upload_to, blank=True)  # <team id>/tokenizers/<id><suffix>
     reference = models.CharField(max_length=300, blank=True, help_text="Hugging Face id or local folder")
     vocab_size = models.PositiveIntegerField(default=0)
     info = models.JSONField(default=dict, blank=True)

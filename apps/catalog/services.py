@@ -15,7 +15,9 @@ from django.db import transaction
 
 from apps.accounts.models import Team
 from apps.catalog.models import CustomTokenizer
+from apps.catalog.references import tokenizer_ref_for_team
 from apps.core.errors import ApplicationError, PayloadTooLarge
+from workers.models.hub import is_hub_id
 from workers.text_tokenizers import catalog as engine_catalog
 from workers.text_tokenizers.custom import load_hf, validate_upload
 from workers.text_tokenizers.errors import TokenizerError
@@ -37,12 +39,22 @@ def _custom_dict(custom: CustomTokenizer) -> dict[str, Any]:
         "library": custom.info.get("library", ""),
         "vocab_size": custom.vocab_size,
         "special_tokens": custom.info.get("special_tokens", []),
-        "source": custom.reference or f"uploaded file {custom.info.get('filename', '')}".strip(),
+        "source": _custom_source(custom),
         "licence": "as uploaded",
         "description": f"Added by {custom.created_by.username if custom.created_by else 'a former member'}.",
         "available": True,
         "builtin": False,
     }
+
+
+def _custom_source(custom: CustomTokenizer) -> str:
+    """Where it came from, in the user's terms: the hub id, the folder's name or the uploaded file's name (never a
+    server path)."""
+    if not custom.reference:
+        return f"uploaded file {custom.info.get('filename', '')}".strip()
+    if is_hub_id(custom.reference):
+        return f"Hugging Face hub {custom.reference}"
+    return f"server folder {Path(custom.reference).name}"
 
 
 def tokenizer_list_for_team(*, team: Team) -> list[dict[str, Any]]:
@@ -67,7 +79,8 @@ def tokenizer_inputs_for_team(*, team: Team, tokenizer_ids: list[str]) -> dict[s
             if row is None:
                 raise ApplicationError(f"Unknown tokenizer '{tokenizer_id}' in this team.")
             custom[tokenizer_id] = {
-                "path": row.file.path if row.file else row.reference,
+                # A folder is checked again on every use: a row made before the allowed roots keeps no privilege.
+                "path": row.file.path if row.file else tokenizer_ref_for_team(team=team, ref=row.reference),
                 "kind": row.kind,
                 "name": row.name,
             }
@@ -100,8 +113,10 @@ def custom_tokenizer_create(
     name = name.strip()
     if not name:
         raise ApplicationError("Give the tokenizer a name.")
-    if (file is None) == (not reference.strip()):
-        raise ApplicationError("Upload a tokenizer file or give a Hugging Face id / local folder, not both.")
+    if file is None and not reference.strip():
+        raise ApplicationError("Upload a tokenizer file, or give a Hugging Face hub id (owner/name) as hf_id.")
+    if file is not None and reference.strip():
+        raise ApplicationError("Send either a tokenizer file or hf_id, not both.")
     row = CustomTokenizer(team=team, created_by=user, name=name[:120])
     if file is not None:
         if file.size and file.size > settings.CUSTOM_TOKENIZER_MAX_BYTES:
@@ -119,20 +134,35 @@ def custom_tokenizer_create(
         row.info = {"filename": file.name}
     else:
         row.kind = CustomTokenizer.Kind.HF
-        row.reference = reference.strip()
+        row.reference = tokenizer_ref_for_team(team=team, ref=reference)
         location = row.reference
+    # What the user called it, to put in place of server paths and stored file names in any message.
+    as_given = (file.name or "the file") if file is not None else reference.strip()
     try:
         if row.file:
             spec = validate_upload(location, filename=file.name if file else None, kind=row.kind, name=row.name)
         else:
             spec = load_hf(f"hf:{location}").spec
-    except TokenizerError as exc:
+    except BaseException as exc:
         if row.file:
-            row.file.delete(save=False)
-        raise ApplicationError(f"This tokenizer could not be loaded: {exc.message}") from exc
+            row.file.delete(save=False)  # never leave an orphan file behind a refused upload, whatever the failure
+        if isinstance(exc, TokenizerError):
+            message = _without_server_paths(
+                exc.message, location=location, as_given=as_given, is_upload=file is not None
+            )
+            raise ApplicationError(f"This tokenizer could not be loaded: {message}") from exc
+        raise
     row.vocab_size = spec.vocab_size or 0
     row.info.update(
         {"special_tokens": list(spec.special_tokens)[:200], "algorithm": spec.algorithm, "library": spec.library}
     )
     row.save()
     return row
+
+
+def _without_server_paths(message: str, *, location: str, as_given: str, is_upload: bool) -> str:
+    """Put the user's own name for the file or folder in place of where the server keeps it."""
+    server_names = [location, Path(location).name] if is_upload else [location]  # an upload's stored <uuid>.json too
+    for server_name in server_names:
+        message = message.replace(server_name, as_given)
+    return message

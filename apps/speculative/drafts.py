@@ -12,22 +12,23 @@ from typing import Any
 from django.contrib.auth.models import User
 
 from apps.accounts.models import Membership, Team
+from apps.catalog.references import drafts_root, model_ref_for_team, team_drafts_folder
 from apps.core.errors import ApplicationError
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_create
 from workers.decoding.errors import DecodingInputError
-from workers.model_store.store import store_dir
 from workers.models.catalog import ModelNotFoundError, ModelUnavailableError, resolve_model
 from workers.pipelines.distill_draft import parse_inputs
 
-
-def drafts_root() -> Path:
-    return store_dir() / "drafts"
+__all__ = ["check_model_ref_allowed", "draft_list_for_team", "draft_submit", "drafts_root"]
 
 
 def draft_submit(*, membership: Membership, user: User, inputs: dict[str, Any]) -> Job:
     job_id = uuid.uuid4()
-    output_dir = drafts_root() / membership.team.slug / str(job_id)  # created by the job when it saves the draft
+    output_dir = team_drafts_folder(team=membership.team) / str(job_id)  # created by the job when it saves the draft
+    target = inputs.get("target")
+    if isinstance(target, str):
+        inputs = {**inputs, "target": check_model_ref_allowed(team=membership.team, ref=target, role="target")}
     params = {**inputs, "output_dir": str(output_dir)}
     try:
         parse_inputs(params)
@@ -70,12 +71,7 @@ def draft_list_for_team(*, team: Team) -> list[dict[str, Any]]:
     return entries
 
 
-def check_model_ref_allowed(*, team: Team, ref: str) -> None:
-    """A folder under another team's drafts is refused, so teams cannot load each other's drafts by path."""
-    path = Path(ref).expanduser()
-    if not path.is_absolute():
-        return
-    root = drafts_root().resolve()
-    resolved = path.resolve()
-    if resolved.is_relative_to(root) and not resolved.is_relative_to(root / team.slug):
-        raise ApplicationError("No such model folder in your team's drafts.")
+def check_model_ref_allowed(*, team: Team, ref: str, role: str = "target") -> str:
+    """The reference a job may carry for this team (folders as their checked real path), or a 400 that is the same
+    for every refused folder: another team's draft, the uploads, any server path outside the allowed roots."""
+    return model_ref_for_team(team=team, ref=ref, role=role)

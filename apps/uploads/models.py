@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from apps.uploads.paths import text_upload_to
+
 
 class Upload(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -17,7 +19,7 @@ class Upload(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     size_bytes = models.BigIntegerField()
     encoding = models.CharField(max_length=40, blank=True)
-    file = models.FileField(upload_to="uploads/%Y/%m/")
+    file = models.FileField(upload_to=text_upload_to)  # <team id>/uploads/YYYY/MM/<sha256>.txt
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

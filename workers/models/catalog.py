@@ -5,27 +5,27 @@ transformers. Everything here reads small JSON files; loading weights is ``worke
 
 A model reference is one of:
 - a bundled id (``smollm2-135m-instruct``, ``gemma-3-270m``), converted into the model store at set-up;
-- a local folder in Hugging Face layout (``config.json`` + weights), given as a path;
-- a Hugging Face hub id (``org/name`` or ``org/name@revision``). With ``HF_HUB_OFFLINE=1`` only models already in
-  the local hub cache resolve; otherwise the registry downloads them, after one short probe of the hub
-  (``TOKENSCOPE_HUB_TIMEOUT``, 10 s), so that on a machine without the hub the load fails at once with a clear
-  message instead of retrying file by file.
+- a local folder in Hugging Face layout (``config.json`` + weights), given as an absolute path. Which folders a
+  team may use is decided before this, in the web process (``apps.catalog.references``), which passes on the
+  folder's real path; a relative reference is never looked up on disk here;
+- a Hugging Face hub id (``org/name`` or ``org/name@revision``), never a path. Models already in the local hub cache
+  resolve without the network. Otherwise, with ``HF_HUB_OFFLINE=1`` or when one bounded connection to the hub fails
+  (``workers.models.hub``, about a second), resolving fails at once with a clear message; with a hub the registry
+  downloads the model after a short probe (``TOKENSCOPE_HUB_TIMEOUT``, 10 s).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from workers.model_store.lm_assets import MANIFEST_NAME
 from workers.model_store.store import store_dir
+from workers.models.hub import hub_offline, hub_unavailable_reason, is_hub_id  # hub_offline: re-exported
 
 SourceKind = Literal["bundled", "local", "hub"]
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}$")
 
 
 class ModelNotFoundError(LookupError):
@@ -123,16 +123,13 @@ def bundled_models() -> list[ModelSpec]:
     ]
 
 
-def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def _spec_from_folder(path: Path, *, model_id: str, kind: SourceKind, source: str, **extra: Any) -> ModelSpec:
     """Describe a Hugging Face-layout folder from its config.json (no weights read)."""
     try:
         config = json.loads((path / "config.json").read_text())
     except (OSError, ValueError) as exc:
-        raise ModelNotFoundError(f"{path} has no readable config.json: {exc}") from exc
+        # No path or OS error text in the message: it is shown to the user.
+        raise ModelNotFoundError("that folder has no readable config.json (a Hugging Face model folder)") from exc
     text_config = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
     return ModelSpec(
         id=model_id,
@@ -174,6 +171,12 @@ def _resolve_hub(ref: str) -> ModelSpec:
             f"{repo_id!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
             "download it on a machine with hub access or use a bundled model"
         )
+    unavailable = hub_unavailable_reason()
+    if unavailable is not None:
+        raise ModelUnavailableError(
+            f"{repo_id!r} is not in the local Hugging Face cache and {unavailable}; use a bundled model, or ask the "
+            "administrator to download it into the cache"
+        )
     return ModelSpec(
         id=ref,
         name=repo_id,
@@ -200,19 +203,19 @@ def _hub_cache_folder(repo_id: str, revision: str | None) -> Path | None:
 
 
 def resolve_model(ref: str) -> ModelSpec:
-    """Turn a user's model reference into a spec (bundled id, then existing folder, then hub id)."""
+    """Turn a model reference into a spec: bundled id, hub id, or absolute folder (already allowed by the caller)."""
     ref = ref.strip()
     for spec in bundled_models():
         if ref == spec.id:
             return spec
-    path = Path(ref).expanduser()
-    if path.is_dir():
-        path = path.resolve()
-        return _spec_from_folder(path, model_id=str(path), kind="local", source=f"local folder {path}")
-    if ref.startswith(("/", ".", "~")):
-        raise ModelNotFoundError(f"no model folder at {ref!r}")
-    if _HUB_ID.match(ref.partition("@")[0]):
+    if is_hub_id(ref):
         return _resolve_hub(ref)
+    path = Path(ref)
+    if path.is_absolute():
+        if not path.is_dir():
+            raise ModelNotFoundError("no model folder at that path")
+        path = path.resolve()
+        return _spec_from_folder(path, model_id=str(path), kind="local", source=f"local folder {path.name}")
     known = ", ".join(spec.id for spec in bundled_models())
     raise ModelNotFoundError(f"unknown model {ref!r}: use one of {known}, a local model folder, or a hub id org/name")
 

@@ -90,4 +90,4 @@ def test_finished_drafts_are_listed_for_their_team_only(lab: tuple[APIClient, Te
         format="json",
     )
     assert response.status_code == 400
-    assert "No such model folder in your team's drafts" in response.json()["message"]
+    assert "This path is none of these" in response.json()["message"]
