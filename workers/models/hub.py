@@ -4,7 +4,7 @@ used right now, answered quickly.
 A request must never wait on a hub that is not there: ``huggingface_hub`` retries a failed connection with back-off
 (23 s measured on a machine whose hub name does not resolve), and a resolver that times out instead of failing can
 take longer still. So before any download the caller asks ``hub_unavailable_reason``: ``HF_HUB_OFFLINE`` set means
-no; otherwise one TCP connection to the hub endpoint, bounded by ``HUB_CONNECT_TIMEOUT_S`` (name resolution
+no; otherwise one HEAD request to the hub endpoint, bounded by ``HUB_PROBE_TIMEOUT_S`` (name resolution
 included) and remembered for ``HUB_PROBE_TTL_S``. With a hub, every id goes on to the normal download.
 
 Framework-free: imported by the web process and the workers (no torch, no Django).
@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
 import time
-from urllib.parse import urlsplit
+import urllib.error
+import urllib.request
 
-HUB_CONNECT_TIMEOUT_S = 1.5
+HUB_PROBE_TIMEOUT_S = 1.5
 HUB_PROBE_TTL_S = 60.0
 
 # org/name as the hub accepts it: letters, digits, '-', '_', '.'; no leading/trailing '.' or '-', no '..' or '--'.
@@ -53,7 +53,7 @@ def hub_endpoint() -> str:
 
 def hub_unavailable_reason() -> str | None:
     """None when the hub can be used now; otherwise why not, in words for the user. Takes at most
-    ``HUB_CONNECT_TIMEOUT_S`` (once per ``HUB_PROBE_TTL_S`` per endpoint)."""
+    ``HUB_PROBE_TIMEOUT_S`` (once per ``HUB_PROBE_TTL_S`` per endpoint)."""
     if hub_offline():
         return "this server is set to work offline (HF_HUB_OFFLINE)"
     endpoint = hub_endpoint()
@@ -69,23 +69,23 @@ def hub_unavailable_reason() -> str | None:
 
 
 def _probe(endpoint: str) -> str | None:
-    """One TCP connection to the endpoint. It runs in a daemon thread so that a slow resolver cannot hold the caller
-    past the bound (``socket.create_connection``'s timeout does not cover name resolution)."""
-    parts = urlsplit(endpoint)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    """One HEAD request to the endpoint; any HTTP answer (even an error status) means the hub is there. It runs in a
+    daemon thread so that nothing (a slow resolver, a proxy that accepts and never answers) holds the caller past
+    the bound: a socket timeout alone does not cover name resolution."""
     outcome: list[str | None] = []
 
-    def connect() -> None:
+    def ask() -> None:
         try:
-            with socket.create_connection((host, port), timeout=HUB_CONNECT_TIMEOUT_S):
+            with urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=HUB_PROBE_TIMEOUT_S):
                 outcome.append(None)
-        except OSError:
+        except urllib.error.HTTPError:
+            outcome.append(None)
+        except (OSError, ValueError):  # URLError, timeouts, refused connections; ValueError: a malformed HF_ENDPOINT
             outcome.append("this server cannot reach the Hugging Face hub")
 
-    worker = threading.Thread(target=connect, name="hub-probe", daemon=True)
+    worker = threading.Thread(target=ask, name="hub-probe", daemon=True)
     worker.start()
-    worker.join(HUB_CONNECT_TIMEOUT_S)
+    worker.join(HUB_PROBE_TIMEOUT_S)
     if not outcome:
         return "the Hugging Face hub did not answer this server in time"
     return outcome[0]
