@@ -20,6 +20,7 @@ class JobKind:
     pipeline: str  # "module:function"
     build_inputs: str  # "module:function" taking the Job, returning the pipeline's inputs
     csv_exporter: str | None = None  # "module:function" turning a stored result into CSV text
+    rerun: str | None = None  # "module:function" submitting a new job from a stored result's manifest
 
     @property
     def time_limit_s(self) -> int:
@@ -41,6 +42,9 @@ class JobKind:
     def load_input_builder(self) -> Callable[..., dict[str, Any]]:
         return _load(self.build_inputs)
 
+    def load_rerun(self) -> Callable[..., tuple[Any, bool]] | None:
+        return _load(self.rerun) if self.rerun else None
+
 
 def _load(dotted: str) -> Callable[..., Any]:
     module, _, attr = dotted.partition(":")
@@ -57,8 +61,16 @@ JOB_KINDS: dict[str, JobKind] = {
             "workers.pipelines.tokenize:run",
             "apps.tokenization.jobs:build_inputs",
             csv_exporter="workers.pipelines.tokenize:to_csv",
+            rerun="apps.tokenization.reruns:tokenize_rerun",
         ),
-        JobKind("speculative", "gpu", 900, "workers.pipelines.speculative:run", "apps.speculative.jobs:build_inputs"),
+        JobKind(
+            "speculative",
+            "gpu",
+            900,
+            "workers.pipelines.speculative:run",
+            "apps.speculative.jobs:build_inputs",
+            rerun="apps.speculative.reruns:speculative_rerun",
+        ),
         JobKind("distill_draft", "gpu", 3900, "workers.pipelines.distill_draft:run", "apps.speculative.jobs:params"),
     ]
 }
