@@ -70,7 +70,7 @@ def test_queued_job_streams_progress_and_matches_the_inline_result(
             "/api/v1/tokenize/", {"text": text, "tokenizers": ["tiktoken:cl100k_base", "builtin:bytes"]}, format="json"
         ).json()
     for queued_result, inline_result in zip(stored["result"]["results"], inline["result"]["results"], strict=True):
-        assert [t["id"] for t in queued_result["tokens"]] == [t["id"] for t in inline_result["tokens"]]
+        assert queued_result["tokens"]["ids"] == inline_result["tokens"]["ids"]
         assert queued_result["stats"]["tokens"] == inline_result["stats"]["tokens"]
 
 

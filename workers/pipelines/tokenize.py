@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from workers.manifest import tokenize_manifest
 from workers.text_tokenizers.adapters import TextTokenizer
 from workers.text_tokenizers.catalog import load_tokenizer
-from workers.text_tokenizers.encoding import KIND_NAMES, KIND_UNKNOWN, Encoding
+from workers.text_tokenizers.encoding import KIND_NAMES, KIND_NORMAL, Encoding
 from workers.text_tokenizers.errors import TokenizerError
 from workers.text_tokenizers.stats import token_stats
 from workers.text_tokenizers.textindex import TextIndex
@@ -24,7 +25,8 @@ Report = Callable[[float, str], None]
 
 MAX_TOKENIZERS = 6
 TOKEN_DISPLAY_LIMIT = 20_000  # tokens listed per tokenizer; statistics always cover the whole text
-TEXT_DISPLAY_LIMIT = 200_000  # characters; a longer input is not echoed back (``text`` is null)
+TEXT_DISPLAY_LIMIT = 200_000  # characters; a longer input is echoed only as far as the listed tokens reach
+SPECIAL_MODES = ("plain", "special")  # special-token strings in the text: plain text, or parsed (docs/api.md)
 DISAGREE_LIMIT = 5_000  # disagreement ranges listed; ``disagree_count`` has the full number
 
 
@@ -32,7 +34,7 @@ def _noop(progress: float, message: str) -> None:
     return None
 
 
-def _validate(inputs: dict[str, Any]) -> tuple[str, list[str], str | None, dict[str, dict[str, Any]]]:
+def _validate(inputs: dict[str, Any]) -> tuple[str, list[str], str | None, dict[str, dict[str, Any]], str]:
     text = inputs.get("text")
     if not isinstance(text, str):
         raise TokenizerError("Give the text to tokenize as a string.")
@@ -46,7 +48,10 @@ def _validate(inputs: dict[str, Any]) -> tuple[str, list[str], str | None, dict[
     if baseline is not None and not isinstance(baseline, str):
         raise TokenizerError("The baseline must be a tokenizer id.")
     custom = inputs.get("custom") or {}
-    return text, ids, baseline or None, custom
+    special_tokens = inputs.get("special_tokens") or "plain"
+    if special_tokens not in SPECIAL_MODES:
+        raise TokenizerError('special_tokens must be "plain" (special-token strings are text) or "special" (parsed).')
+    return text, ids, baseline or None, custom, special_tokens
 
 
 def input_summary(index: TextIndex) -> dict[str, Any]:
@@ -56,26 +61,49 @@ def input_summary(index: TextIndex) -> dict[str, Any]:
         "words": index.n_words,
         "lines": index.n_lines,
         "sha256": index.sha256,
+        "word_segmentation": index.word_segmentation,
     }
 
 
-def token_rows(
-    tokenizer: TextTokenizer, encoding: Encoding, text: str, limit: int | None = None
-) -> list[dict[str, Any]]:
-    """The first ``limit`` tokens as JSON objects. ``text`` is the slice of the input the token covers; ``bytes`` is the
-    token's own bytes (hex), except for unknown tokens, whose bytes are those of the text they replaced."""
+def token_columns(tokenizer: TextTokenizer, encoding: Encoding, limit: int | None = None) -> dict[str, Any]:
+    """The first ``limit`` tokens as parallel arrays (docs/api.md, "tokens"): ``ids``, character ``starts``/``ends``,
+    ``kinds`` (positions of the tokens that are not normal, by kind) and ``bytes`` (hex of each listed id's own bytes).
+    A token's text is ``text[start:end]``, derived by the reader; so are an unknown token's bytes (those of the text
+    it replaced). Columns instead of one object per token: a fraction of the size to build, store and send."""
     n = min(len(encoding), TOKEN_DISPLAY_LIMIT if limit is None else limit)
-    head_starts, head_ends = encoding.head_char_spans(n)
-    ids = encoding.ids[:n].tolist()
+    starts, ends = encoding.head_char_spans(n)
+    ids = encoding.ids[:n]
     kinds = encoding.kinds[:n]
-    hexes = {i: tokenizer.token_hex(i) for i in set(ids)}  # a few thousand distinct ids, then plain dict lookups
-    names = KIND_NAMES
-    rows = [
-        {"id": i, "text": text[s:e], "bytes": hexes[i], "start": s, "end": e, "kind": names[k]}
-        for i, s, e, k in zip(ids, head_starts.tolist(), head_ends.tolist(), kinds.tolist(), strict=True)
-    ]
-    for position in np.flatnonzero(kinds == KIND_UNKNOWN).tolist():
-        rows[position]["bytes"] = rows[position]["text"].encode("utf-8").hex()
+    present = np.bincount(kinds, minlength=len(KIND_NAMES)) if n else np.zeros(len(KIND_NAMES), dtype=np.int64)
+    return {
+        "ids": ids.tolist(),
+        "starts": starts.tolist(),
+        "ends": ends.tolist(),
+        "kinds": {
+            KIND_NAMES[kind]: np.flatnonzero(kinds == kind).tolist()
+            for kind in np.flatnonzero(present).tolist()
+            if kind != KIND_NORMAL
+        },
+        "bytes": {str(i): tokenizer.token_hex(i) for i in np.unique(ids).tolist()},
+    }
+
+
+def token_rows(entry: dict[str, Any], text: str) -> list[dict[str, Any]]:
+    """One ``{id, text, bytes, start, end, kind}`` object per listed token of a result entry (for exports and tests);
+    results stored before the columnar payload already hold such a list."""
+    columns = entry["tokens"]
+    if isinstance(columns, list):
+        return columns
+    kind_of = ["normal"] * len(columns["ids"])
+    for name, positions in columns["kinds"].items():
+        for position in positions:
+            kind_of[position] = name
+    hexes = columns["bytes"]
+    rows = []
+    for token_id, start, end, kind in zip(columns["ids"], columns["starts"], columns["ends"], kind_of, strict=True):
+        piece = text[start:end]
+        raw = piece.encode("utf-8", "surrogatepass").hex() if kind == "unknown" else hexes[str(token_id)]
+        rows.append({"id": token_id, "text": piece, "bytes": raw, "start": start, "end": end, "kind": kind})
     return rows
 
 
@@ -121,26 +149,55 @@ class BoundaryTally:
         }
 
 
-def _entry(tokenizer: TextTokenizer, encoding: Encoding, index: TextIndex) -> dict[str, Any]:
+def _entry(tokenizer: TextTokenizer, encoding: Encoding, index: TextIndex, special: bool) -> dict[str, Any]:
     return {
         "tokenizer": tokenizer.spec.summary(),
-        "tokens": token_rows(tokenizer, encoding, index.text),
+        "special_tokens": "special" if special else "plain",
+        "tokens": token_columns(tokenizer, encoding),
         "tokens_truncated": len(encoding) > TOKEN_DISPLAY_LIMIT,
         "stats": token_stats(tokenizer, encoding, index),
     }
 
 
+def _parses_specials(tokenizer: TextTokenizer, mode: str) -> bool:
+    """Whether this tokenizer runs in special mode: asked for, and its library can parse special-token strings."""
+    return mode == "special" and bool(getattr(tokenizer, "parses_specials", False))
+
+
+def _encode(tokenizer: TextTokenizer, text: str, index: TextIndex, progress: Any, special: bool) -> Encoding:
+    # Plain mode calls encode() without the keyword, so adapters written before special mode keep working.
+    if special:
+        return tokenizer.encode(text, index, progress, special=True)
+    return tokenizer.encode(text, index, progress)
+
+
+def _count(tokenizer: TextTokenizer, text: str, mode: str) -> int:
+    if _parses_specials(tokenizer, mode):
+        return int(tokenizer.encode_ids(text, special=True).size)
+    return int(tokenizer.encode_ids(text).size)
+
+
+def _shown_text(index: TextIndex, results: list[dict[str, Any]]) -> str:
+    """The whole input up to TEXT_DISPLAY_LIMIT characters; beyond it, as far as the listed tokens reach (their
+    texts are slices of it)."""
+    if index.n_chars <= TEXT_DISPLAY_LIMIT:
+        return index.text
+    reach = max((max(entry["tokens"]["ends"], default=0) for entry in results), default=0)
+    return index.text[:reach]
+
+
 def run(inputs: dict[str, Any], report: Report | None = None) -> dict[str, Any]:
     """Tokenize ``inputs["text"]`` with each of ``inputs["tokenizers"]``; see docs/api.md for the result.
 
-    ``inputs``: ``{"text", "tokenizers": [ids], "baseline": id | None, "custom": {id: {"path", "kind", "name"}}}``.
+    ``inputs``: ``{"text", "tokenizers": [ids], "baseline": id | None, "custom": {id: {"path", "kind", "name"}},
+    "special_tokens": "plain" | "special"}``.
     ``report(progress, message)`` is called with progress in [0, 1] between tokenizers and between chunks of long
     texts. Raises TokenizerError (message fit for the user) for bad input or unavailable tokenizers.
     Tokenizers are processed one after the other and each encoding is dropped once summarised, so memory stays at
     one encoding plus the per-text arrays even for 50 MB inputs.
     """
     report = report or _noop
-    text, ids, baseline, custom = _validate(inputs)
+    text, ids, baseline, custom, special_tokens = _validate(inputs)
     report(0.0, "reading the text")
     index = TextIndex(text)
     index.warm_in_background()  # overlaps the first encode, which releases the GIL
@@ -157,24 +214,27 @@ def run(inputs: dict[str, Any], report: Report | None = None) -> dict[str, Any]:
             report(base + share * 0.8 * fraction, f"tokenizing with {name}")
 
         progress(0.0)
-        encoding = tokenizer.encode(text, index, progress)
+        special = _parses_specials(tokenizer, special_tokens)
+        encoding = _encode(tokenizer, text, index, progress, special)
         report(base + share * 0.8, f"statistics for {name}")
-        results.append(_entry(tokenizer, encoding, index))
+        results.append(_entry(tokenizer, encoding, index, special))
         if tally is not None:
             tally.add(encoding)
         del encoding
     report(0.95, "comparing boundaries")
-    baseline_tokens = _baseline_tokens(baseline, ids, results, text, custom)
+    baseline_tokens = _baseline_tokens(baseline, ids, results, text, custom, special_tokens)
     for entry in results:
         entry["stats"]["relative_cost"] = _relative(entry["stats"]["tokens"], baseline_tokens)
-    shown = index.n_chars <= TEXT_DISPLAY_LIMIT
     result = {
-        "text": text if shown else None,
-        "text_truncated": not shown,
+        "text": _shown_text(index, results),
+        "text_truncated": index.n_chars > TEXT_DISPLAY_LIMIT,
         "input": input_summary(index),
+        "special_tokens": special_tokens,
         "baseline": baseline,
         "results": results,
         "boundaries": tally.result() if tally is not None else BoundaryTally(index).result(),
+        "manifest": (manifest := tokenize_manifest({**inputs, "special_tokens": special_tokens}, index.sha256)),
+        "versions": manifest["libraries"],  # the job's ``versions`` (the runner moves it out of the result)
     }
     report(1.0, "done")
     return result
@@ -185,17 +245,26 @@ def _relative(tokens: int, baseline_tokens: int | None) -> float | None:
 
 
 def _baseline_tokens(
-    baseline: str | None, ids: list[str], results: list[dict[str, Any]], text: str, custom: dict[str, dict[str, Any]]
+    baseline: str | None,
+    ids: list[str],
+    results: list[dict[str, Any]],
+    text: str,
+    custom: dict[str, dict[str, Any]],
+    special_tokens: str,
 ) -> int | None:
     if baseline is None:
         return None
     if baseline in ids:
         return int(results[ids.index(baseline)]["stats"]["tokens"])
-    return int(load_tokenizer(baseline, custom).encode_ids(text).size)
+    return _count(load_tokenizer(baseline, custom), text, special_tokens)
 
 
 def compute_stats(
-    text: str, tokenizers: list[str], baseline: str | None = None, custom: dict[str, dict[str, Any]] | None = None
+    text: str,
+    tokenizers: list[str],
+    baseline: str | None = None,
+    custom: dict[str, dict[str, Any]] | None = None,
+    special_tokens: str = "plain",
 ) -> dict[str, dict[str, Any]]:
     """Statistics alone (no token lists, no boundaries): ``{tokenizer_id: stats}``, for comparisons and benchmarks."""
     custom = custom or {}
@@ -204,10 +273,11 @@ def compute_stats(
     out: dict[str, dict[str, Any]] = {}
     for tokenizer_id in dict.fromkeys(tokenizers):
         tokenizer = load_tokenizer(tokenizer_id, custom)
-        out[tokenizer_id] = token_stats(tokenizer, tokenizer.encode(text, index), index)
+        encoding = _encode(tokenizer, text, index, None, _parses_specials(tokenizer, special_tokens))
+        out[tokenizer_id] = token_stats(tokenizer, encoding, index)
     base = out[baseline]["tokens"] if baseline in out else None
     if baseline is not None and baseline not in out:
-        base = int(load_tokenizer(baseline, custom).encode_ids(text).size)
+        base = _count(load_tokenizer(baseline, custom), text, special_tokens)
     for stats in out.values():
         stats["relative_cost"] = _relative(stats["tokens"], base)
     return out
@@ -237,7 +307,7 @@ STATS_COLUMNS = (
 def to_csv(result: dict[str, Any], what: str = "tokens") -> str:
     """CSV export of a result: ``what="tokens"`` (one row per listed token) or ``"stats"`` (one row per tokenizer)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180; also makes the writer quote cells with CR
     if what == "stats":
         writer.writerow(("tokenizer", *STATS_COLUMNS))
         for entry in result["results"]:
@@ -251,7 +321,7 @@ def to_csv(result: dict[str, Any], what: str = "tokens") -> str:
     writer.writerow(CSV_COLUMNS)
     for entry in result["results"]:
         tokenizer_id = entry["tokenizer"]["id"]
-        for position, token in enumerate(entry["tokens"]):
+        for position, token in enumerate(token_rows(entry, result.get("text") or "")):
             writer.writerow(
                 (
                     tokenizer_id,

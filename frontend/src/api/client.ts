@@ -15,6 +15,7 @@ import type {
   TeamMemberRequest,
   TokenizeJob,
   TokenizeRequest,
+  SpecialTokensMode,
   Tokenizer,
   TokenizerCreateJson,
 } from './types';
@@ -212,11 +213,18 @@ export const api = {
   /** 201 → finished job; 202 → queued job to follow on the websocket. */
   tokenize: (body: TokenizeRequest, signal?: AbortSignal) =>
     send<TokenizeJob>('tokenize/', { method: 'POST', body, signal }),
-  tokenizeFile: (file: File, tokenizers: string[], baseline: string | undefined, signal?: AbortSignal) => {
+  tokenizeFile: (
+    file: File,
+    tokenizers: string[],
+    baseline: string | undefined,
+    signal?: AbortSignal,
+    specialTokens: SpecialTokensMode = 'plain',
+  ) => {
     const form = new FormData();
     form.set('file', file);
     for (const t of tokenizers) form.append('tokenizers', t);
     if (baseline) form.set('baseline', baseline);
+    form.set('special_tokens', specialTokens);
     return send<TokenizeJob>('tokenize/', { method: 'POST', body: form, signal });
   },
 
@@ -235,6 +243,8 @@ export const api = {
   jobsPage: (url: string, signal?: AbortSignal) => request<Paginated<Job>>(toPath(url), { signal }),
   job: (id: string, signal?: AbortSignal) => request<Job>(`jobs/${encodeURIComponent(id)}/`, { signal }),
   cancelJob: (id: string) => request<Job>(`jobs/${encodeURIComponent(id)}/cancel/`, { method: 'POST' }),
+  /** 201 (finished in the request) or 202 (queued) with the new job; 409 when the result has no usable manifest. */
+  rerunJob: (id: string) => request<Job>(`jobs/${encodeURIComponent(id)}/rerun/`, { method: 'POST' }),
 };
 
 /** Export downloads are plain links (no custom headers), so the team goes in `?team=`. */

@@ -77,10 +77,14 @@ export interface TokenizerCreateJson {
 }
 
 // ---- tokenize ------------------------------------------------------------------------------------------------
+/** How special-token strings in the text are read: plain text (default), or special tokens where defined. */
+export type SpecialTokensMode = 'plain' | 'special';
+
 export interface TokenizeRequest {
   text: string;
   tokenizers: string[];
   baseline?: string;
+  special_tokens?: SpecialTokensMode;
 }
 
 export type TokenKind = 'normal' | 'special' | 'unknown' | 'byte_fallback' | 'partial';
@@ -130,11 +134,31 @@ export interface TokenizerRef {
   vocab_size: number | null;
 }
 
-export interface TokenizerResult {
+/** The listed tokens as the API sends them: parallel arrays (docs/api.md). Texts are slices of the result's text. */
+export interface TokenColumns {
+  ids: number[];
+  /** Code-point offsets (Python str indices) into the text, end exclusive. */
+  starts: number[];
+  ends: number[];
+  /** Positions of the tokens that are not `normal`, by kind. */
+  kinds: Partial<Record<TokenKind, number[]>>;
+  /** Hex of each listed id's own bytes (an unknown token's bytes are those of the text it replaced). */
+  bytes: Record<string, string>;
+}
+
+/** One tokenizer's result as the API sends it (results saved before the columnar payload carry Token[]). */
+export interface TokenizerResultPayload {
   tokenizer: TokenizerRef;
-  tokens: Token[];
+  /** How this tokenizer read special-token strings (plain when its library cannot parse them). */
+  special_tokens?: SpecialTokensMode;
+  tokens: TokenColumns | Token[];
   tokens_truncated: boolean;
   stats: TokenizerStats;
+}
+
+/** One tokenizer's result with one object per token (built on the client by expandResult). */
+export interface TokenizerResult extends Omit<TokenizerResultPayload, 'tokens'> {
+  tokens: Token[];
 }
 
 export interface InputSummary {
@@ -143,13 +167,22 @@ export interface InputSummary {
   words: number;
   lines: number;
   sha256: string;
+  /** How words were counted (UAX #29 segmenter and its dictionaries). */
+  word_segmentation?: string;
+}
+
+/** A tokenize result as the API sends it. */
+export interface TokenizeResultPayload extends Omit<TokenizeResult, 'results'> {
+  results: TokenizerResultPayload[];
 }
 
 export interface TokenizeResult {
-  /** null when the input is over the display limit. */
+  /** The input; past the display limit only as far as the listed tokens reach (null in older results). */
   text: string | null;
   text_truncated: boolean;
   input: InputSummary;
+  /** The reading asked for (older results: absent, i.e. plain). */
+  special_tokens?: SpecialTokensMode;
   baseline: string | null;
   results: TokenizerResult[];
   boundaries: {
@@ -427,4 +460,51 @@ export const FINISHED_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', '
 
 export function isFinished(status: JobStatus): boolean {
   return FINISHED_STATUSES.includes(status);
+}
+
+// ---- result manifests (docs/api.md, "Manifests and re-runs") -------------------------------------------------
+export interface ManifestFile {
+  /** Relative to the model folder, or the tokenizer file's name (never a server path). */
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface ManifestTokenizer {
+  id: string;
+  name: string;
+  library: string;
+  source: string;
+  revision: string | null;
+  vocab_size: number | null;
+  files: ManifestFile[];
+  options?: Record<string, unknown>;
+}
+
+export interface ManifestModel {
+  role: string;
+  ref: string;
+  id: string;
+  name: string;
+  kind: string | null;
+  source: string | null;
+  revision: string | null;
+  device: string | null;
+  dtype: string | null;
+  files: ManifestFile[];
+}
+
+/** What computed a stored result (`result.manifest`), precisely enough to compute it again. */
+export interface RunManifest {
+  manifest_version: number;
+  kind: string;
+  product: { name: string; version: string | null; commit: string | null; commit_source: string | null; dirty: boolean | null };
+  libraries: Record<string, string | null>;
+  runtime: { platform: string; device: string | null; dtype?: string | null; torch_threads?: number; deterministic_algorithms?: boolean; gpu?: string };
+  seed: number | null;
+  parameters: Record<string, unknown>;
+  tokenizers: ManifestTokenizer[];
+  models: ManifestModel[];
+  input?: { sha256: string };
+  output?: { files: ManifestFile[] };
 }

@@ -1,21 +1,23 @@
 import { act } from 'react';
 import { describe, expect, it } from 'vitest';
-import type { TokenizeResult } from '../api/types';
+import type { TokenizeResultPayload } from '../api/types';
 import { SessionContext, type Session } from '../session';
 import { render } from '../test/render';
-import { result, tok } from '../test/factories';
+import { payload, tok } from '../test/factories';
 import { ResultView } from './ResultView';
 
 const session = { team: { id: 1, slug: 'local', name: 'Local', role: 'owner' } } as unknown as Session;
 
-const data: TokenizeResult = {
+// The API's columnar payload: token texts are derived from `text` on the client.
+const data: TokenizeResultPayload = {
   text: 'Hello world',
   text_truncated: false,
-  input: { chars: 11, bytes: 11, words: 2, lines: 1, sha256: 'ab'.repeat(32) },
+  input: { chars: 11, bytes: 11, words: 2, lines: 1, sha256: 'ab'.repeat(32), word_segmentation: 'UAX #29 by ICU' },
+  special_tokens: 'special',
   baseline: 'a',
   results: [
-    result('a', [tok('Hello', 0, 5), tok(' world', 5, 11)]),
-    result('b', [tok('Hel', 0, 3), tok('lo', 3, 5), tok(' ', 5, 6), tok('world', 6, 11)]),
+    { ...payload('a', [tok('Hello', 0, 5), tok(' world', 5, 11)]), special_tokens: 'special' },
+    { ...payload('b', [tok('Hel', 0, 3), tok('lo', 3, 5), tok(' ', 5, 6), tok('world', 6, 11)]), special_tokens: 'plain' },
   ],
   boundaries: { disagree: [[5, 6]] },
 };
@@ -36,6 +38,9 @@ describe('ResultView', () => {
     expect(r.container.querySelector('[data-testid="stats-table"]')).not.toBeNull();
     expect(r.container.querySelector<HTMLAnchorElement>('[data-testid="export-csv"]')?.getAttribute('href')).toBe('/api/v1/jobs/job-1/export/?format=csv&team=local');
     expect(r.container.querySelector('[data-testid="permalink-button"]')).not.toBeNull();
+    // the reading of special tokens is shown, and which tokenizer could not parse them
+    expect(r.container.querySelector('[data-testid="special-tokens-mode"]')?.textContent).toContain('parsed');
+    expect(r.container.textContent).toContain('Read as plain text by b');
     // the disagreement range is underlined in both panels
     expect(panels[0].querySelectorAll('.dis')).toHaveLength(1);
     expect(panels[1].querySelectorAll('.dis')).toHaveLength(1);

@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type FocusEvent, type MouseEvent } from 'react';
 import { exportUrl, permalinkFor } from '../api/client';
-import type { Job, Token, TokenizeResult, TokenizerResult } from '../api/types';
-import { formatBytes, formatDate, formatInt, formatPercent } from '../lib/format';
+import type { Job, Token, TokenizeResultPayload, TokenizerResult } from '../api/types';
+import { formatBytes, formatInt, formatPercent } from '../lib/format';
 import { agreementRatio, linkRange, normalizeRanges } from '../lib/ranges';
 import { tokenSpread } from '../lib/stats';
-import { KIND_HELP, KIND_LABELS, byteLength, codePoints, escapeTokenString, formatHexBytes } from '../lib/tokens';
+import { KIND_HELP, KIND_LABELS, byteLength, codePoints, escapeTokenString, expandResult, formatHexBytes } from '../lib/tokens';
 import { useSession } from '../session';
 import { CopyButton, Notice } from './common';
+import { RunDetails } from './RunDetails';
 import { StatsTable } from './StatsTable';
 import { TokenPanel, type ViewMode } from './TokenPanel';
 
@@ -100,8 +101,10 @@ interface PanelIndex {
   ends: Int32Array;
 }
 
-export function ResultView({ job, result }: { job: Job | null; result: TokenizeResult }) {
+export function ResultView({ job, result: payload }: { job: Job | null; result: TokenizeResultPayload }) {
   const { team } = useSession();
+  // The API sends columns (ids, offsets); the panels draw one object per token, texts sliced from the input.
+  const result = useMemo(() => expandResult(payload), [payload]);
   const [view, setView] = useState<ViewMode>('text');
   const [showDisagree, setShowDisagree] = useState(true);
   const [syncScroll, setSyncScroll] = useState(true);
@@ -313,8 +316,14 @@ export function ResultView({ job, result }: { job: Job | null; result: TokenizeR
           <span>
             <strong>{formatBytes(result.input.bytes)}</strong>
           </span>
-          <span>
+          <span title={result.input.word_segmentation ? `Words: ${result.input.word_segmentation}` : 'Words: whitespace-separated runs'}>
             <strong>{formatInt(result.input.words)}</strong> words
+          </span>
+          <span
+            data-testid="special-tokens-mode"
+            title="How special-token strings in the text (<|endoftext|>, [CLS]) were read, as chosen for this run"
+          >
+            special tokens <strong>{result.special_tokens === 'special' ? 'parsed' : 'as text'}</strong>
           </span>
           <span>
             <strong>{formatInt(result.input.lines)}</strong> lines
@@ -358,6 +367,16 @@ export function ResultView({ job, result }: { job: Job | null; result: TokenizeR
       {result.text_truncated && (
         <Notice kind="warn">
           The input is longer than the display limit, so only its beginning is shown. Statistics cover the whole input.
+        </Notice>
+      )}
+      {result.special_tokens === 'special' && result.results.some((r) => r.special_tokens === 'plain') && (
+        <Notice>
+          Read as plain text by{' '}
+          {result.results
+            .filter((r) => r.special_tokens === 'plain')
+            .map((r) => r.tokenizer.name)
+            .join(', ')}
+          : their libraries never turn text into special tokens.
         </Notice>
       )}
       {result.text === null && (
@@ -429,40 +448,7 @@ export function ResultView({ job, result }: { job: Job | null; result: TokenizeR
         <StatsTable results={result.results} baseline={baseline} />
       </section>
 
-      {job && <JobMeta job={job} />}
+      {job && <RunDetails job={job} />}
     </div>
-  );
-}
-
-function ownerName(owner: Job['owner']): string {
-  if (!owner) return '—';
-  return typeof owner === 'string' ? owner : owner.username;
-}
-
-function JobMeta({ job }: { job: Job }) {
-  const versions = job.versions && typeof job.versions === 'object' ? Object.entries(job.versions) : [];
-  return (
-    <details className="card job-meta">
-      <summary>
-        Run details <span className="muted">· {formatDate(job.created_at)} by {ownerName(job.owner)}</span>
-      </summary>
-      <dl className="meta-grid">
-        {(
-          [
-            ['Job', job.id],
-            ['Title', job.title || '—'],
-            ['Created', formatDate(job.created_at)],
-            ['Finished', formatDate(job.finished_at)],
-            ['Owner', ownerName(job.owner)],
-            ...versions.map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
-          ] as [string, string][]
-        ).map(([k, v]) => (
-          <div key={k} className="meta-row">
-            <dt>{k}</dt>
-            <dd className="mono">{v}</dd>
-          </div>
-        ))}
-      </dl>
-    </details>
   );
 }

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { hexOf, tok } from '../test/factories';
-import { buildSegments, codePoints, escapeTokenString, fallbackLabel, formatHexBytes, visibleWhitespace, visualizeWhitespace } from './tokens';
+import { columns, hexOf, payload, tok } from '../test/factories';
+import {
+  buildSegments,
+  codePoints,
+  escapeTokenString,
+  expandResult,
+  expandTokens,
+  fallbackLabel,
+  formatHexBytes,
+  visibleWhitespace,
+  visualizeWhitespace,
+} from './tokens';
 
 describe('visualizeWhitespace', () => {
   it('draws spaces, tabs and newlines as glyphs and keeps real line breaks', () => {
@@ -121,5 +131,33 @@ describe('buildSegments', () => {
   it('labels tokens with no characters of their own', () => {
     expect(fallbackLabel(tok('x', 0, 0, 'partial', 1, 'e282'))).toBe('E2 82');
     expect(fallbackLabel(tok('[SEP]', 0, 0, 'special', 1, ''))).toBe('[SEP]');
+  });
+});
+
+describe('expandTokens / expandResult', () => {
+  it('rebuilds token objects from the columns: texts sliced in code points, bytes per id, kinds by position', () => {
+    const text = 'a🙂\u0000[UNK]';
+    const tokens = [tok('a', 0, 1, 'normal', 7), tok('🙂', 1, 2, 'partial', 9, 'f09f'), tok('\u0000', 2, 3, 'normal', 0), tok('[UNK]', 3, 8, 'unknown', 100, '5b554e4b5d')];
+    expect(expandTokens(columns(tokens), codePoints(text))).toEqual([
+      tok('a', 0, 1, 'normal', 7),
+      tok('🙂', 1, 2, 'partial', 9, 'f09f'),
+      tok('\u0000', 2, 3, 'normal', 0),
+      // an unknown token's bytes are those of the text it replaced (the id's own bytes are "[UNK]")
+      tok('[UNK]', 3, 8, 'unknown', 100, hexOf('[UNK]')),
+    ]);
+  });
+
+  it('keeps token lists of results saved before the columnar payload', () => {
+    const legacy = [tok('Hi', 0, 2)];
+    const expanded = expandResult({
+      text: 'Hi',
+      text_truncated: false,
+      input: { chars: 2, bytes: 2, words: 1, lines: 1, sha256: '' },
+      baseline: null,
+      results: [{ ...payload('x', legacy), tokens: legacy }, payload('y', [tok('H', 0, 1), tok('i', 1, 2)])],
+      boundaries: { disagree: [] },
+    });
+    expect(expanded.results[0].tokens).toBe(legacy);
+    expect(expanded.results[1].tokens.map((t) => t.text)).toEqual(['H', 'i']);
   });
 });

@@ -1,7 +1,7 @@
 // Pure helpers for rendering tokens as spans over the input text.
 // Offsets from the API are code-point indices (Python str indices), so the text is handled as an array of code
 // points (Array.from), never with UTF-16 String.slice.
-import type { Token, TokenKind } from '../api/types';
+import type { Token, TokenColumns, TokenKind, TokenizeResult, TokenizeResultPayload } from '../api/types';
 
 /** A visible piece of text: either literal characters or a whitespace/control glyph. */
 export interface VisPiece {
@@ -186,4 +186,33 @@ export const PALETTE_SIZE = 6;
 
 export function colourClass(index: number): string {
   return `tc-${index % PALETTE_SIZE}`;
+}
+
+/** UTF-8 bytes of a string as lowercase hex (an unknown token's bytes are those of the text it replaced). */
+export function utf8Hex(s: string): string {
+  let out = '';
+  for (const b of new TextEncoder().encode(s)) out += b.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** One object per token from the API's columns; texts are slices (in code points) of the result's text. */
+export function expandTokens(columns: TokenColumns | Token[], cps: readonly string[] | null): Token[] {
+  if (Array.isArray(columns)) return columns; // results saved before the columnar payload
+  const kinds = new Array<TokenKind>(columns.ids.length).fill('normal');
+  for (const [kind, positions] of Object.entries(columns.kinds) as [TokenKind, number[]][]) {
+    for (const p of positions) kinds[p] = kind;
+  }
+  return columns.ids.map((id, i) => {
+    const start = columns.starts[i];
+    const end = columns.ends[i];
+    const text = cps ? cps.slice(start, end).join('') : '';
+    const bytes = kinds[i] === 'unknown' ? utf8Hex(text) : (columns.bytes[String(id)] ?? '');
+    return { id, text, bytes, start, end, kind: kinds[i] };
+  });
+}
+
+/** The API's tokenize result with one object per token, the shape the result view draws. */
+export function expandResult(payload: TokenizeResultPayload): TokenizeResult {
+  const cps = payload.text === null || payload.text === undefined ? null : codePoints(payload.text);
+  return { ...payload, results: payload.results.map((r) => ({ ...r, tokens: expandTokens(r.tokens, cps) })) };
 }

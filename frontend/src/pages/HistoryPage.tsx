@@ -1,5 +1,5 @@
 import { api } from '../api/client';
-import type { Job, TokenizeResult } from '../api/types';
+import type { Job, TokenizeResultPayload } from '../api/types';
 import { EmptyState, ErrorBanner, PageHeader, Spinner, StatusBadge } from '../components/common';
 import { useApi } from '../hooks/useApi';
 import { formatDate, formatInt, formatRelative } from '../lib/format';
@@ -28,7 +28,7 @@ function ownerName(owner: Job['owner']): string {
 export function jobTokenizerIds(job: Job): string[] {
   const ids = job.params?.tokenizers;
   if (Array.isArray(ids)) return ids.map(String);
-  const r = job.result as TokenizeResult | null;
+  const r = job.result as TokenizeResultPayload | null;
   return r?.results?.map((x) => x.tokenizer.id) ?? [];
 }
 

@@ -1,6 +1,6 @@
 import { useCallback, useDeferredValue, useEffect, useId, useMemo, useRef, useState, type DragEvent } from 'react';
 import { ApiError, api, isAbortError } from '../api/client';
-import { isFinished, type Job, type TokenizeResult } from '../api/types';
+import { isFinished, type Job, type SpecialTokensMode, type TokenizeResultPayload } from '../api/types';
 import { ErrorBanner, Notice, Spinner } from '../components/common';
 import { JobProgress } from '../components/JobProgress';
 import { ResultView } from '../components/ResultView';
@@ -24,6 +24,7 @@ interface Draft {
   text?: string;
   tokenizers?: string[];
   baseline?: string;
+  specialTokens?: SpecialTokensMode;
 }
 
 function loadDraft(): Draft {
@@ -54,6 +55,7 @@ export function LabPage() {
     return draft.tokenizers ?? [];
   });
   const [baseline, setBaseline] = useState<string>(draft.baseline ?? '');
+  const [specialTokens, setSpecialTokens] = useState<SpecialTokensMode>(draft.specialTokens === 'special' ? 'special' : 'plain');
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
   const [dragging, setDragging] = useState(false);
   const [formError, setFormError] = useState<string | null>(null);
@@ -76,9 +78,9 @@ export function LabPage() {
   }, [selected, baseline]);
 
   useEffect(() => {
-    const t = setTimeout(() => saveDraft({ text, tokenizers: selected, baseline }), 400);
+    const t = setTimeout(() => saveDraft({ text, tokenizers: selected, baseline, specialTokens }), 400);
     return () => clearTimeout(t);
-  }, [text, selected, baseline]);
+  }, [text, selected, baseline, specialTokens]);
 
   const deferredText = useDeferredValue(text);
   const counts = useMemo(() => {
@@ -116,8 +118,8 @@ export function LabPage() {
     try {
       const base = selected.includes(baseline) ? baseline : selected[0];
       const { status, data } = file
-        ? await api.tokenizeFile(file, selected, base, ctrl.signal)
-        : await api.tokenize({ text, tokenizers: selected, baseline: base }, ctrl.signal);
+        ? await api.tokenizeFile(file, selected, base, ctrl.signal, specialTokens)
+        : await api.tokenize({ text, tokenizers: selected, baseline: base, special_tokens: specialTokens }, ctrl.signal);
       if (status === 202 || !isFinished(data.status)) setPhase({ kind: 'queued', job: data });
       else if (data.status === 'succeeded') setPhase({ kind: 'done', job: data });
       else setPhase({ kind: 'error', error: new ApiError(status, data.error || `The job ${data.status}.`) });
@@ -125,7 +127,7 @@ export function LabPage() {
       if (isAbortError(e)) return;
       setPhase({ kind: 'error', error: e });
     }
-  }, [busy, file, text, selected, baseline]);
+  }, [busy, file, text, selected, baseline, specialTokens]);
 
   useSubmitShortcut(submit);
 
@@ -145,7 +147,8 @@ export function LabPage() {
       try {
         const content = await f.text();
         if (content.includes('\u0000')) {
-          setFormError(`${f.name} looks like a binary file. Upload a UTF-8 text file.`);
+          // NUL is fine in text, but binaries have it too: the server tells which (and decodes other encodings).
+          setFile(f);
           return;
         }
         setFile(null);
@@ -165,7 +168,7 @@ export function LabPage() {
     if (f) void acceptFile(f);
   };
 
-  const result = phase.kind === 'done' && phase.job.kind === 'tokenize' ? (phase.job.result as TokenizeResult | null) : null;
+  const result = phase.kind === 'done' && phase.job.kind === 'tokenize' ? (phase.job.result as TokenizeResultPayload | null) : null;
   const selectedNames = selected.map((id) => tokenizers?.find((t) => t.id === id)?.name ?? id);
 
   return (
@@ -298,6 +301,23 @@ export function LabPage() {
                 ))}
               </select>
               <p className="field-hint">“Cost vs baseline” compares every tokenizer’s token count with this one.</p>
+            </div>
+            <div className="field">
+              <label className="field-label" htmlFor="lab-special-tokens">
+                Special tokens in the text
+              </label>
+              <select
+                id="lab-special-tokens"
+                className="select"
+                value={specialTokens}
+                onChange={(e) => setSpecialTokens(e.target.value === 'special' ? 'special' : 'plain')}
+                disabled={busy}
+                data-testid="special-tokens-select"
+              >
+                <option value="plain">Plain text (like tiktoken encode_ordinary)</option>
+                <option value="special">Special tokens where defined (like AutoTokenizer)</option>
+              </select>
+              <p className="field-hint">Whether a typed &lt;|endoftext|&gt; or [CLS] is read as text or as the special token.</p>
             </div>
             <div className="submit-row">
               <button

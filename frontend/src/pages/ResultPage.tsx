@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { ApiError, api } from '../api/client';
-import type { Job, TokenizeResult } from '../api/types';
+import type { Job, TokenizeResultPayload } from '../api/types';
 import { EmptyState, ErrorBanner, Notice, PageHeader, Spinner, StatusBadge } from '../components/common';
 import { JobProgress } from '../components/JobProgress';
 import { ResultView } from '../components/ResultView';
@@ -14,7 +14,7 @@ import { useSession } from '../session';
 
 function tokenizerNames(job: Job): string {
   if (job.kind === 'speculative') return speculativeJobLabel(job.params);
-  const r = job.result as TokenizeResult | null;
+  const r = job.result as TokenizeResultPayload | null;
   if (r?.results) return r.results.map((x) => x.tokenizer.name).join(' · ');
   const ids = job.params?.tokenizers;
   return Array.isArray(ids) ? ids.join(' · ') : '';
@@ -69,7 +69,7 @@ export function ResultPage({ id }: { id: string }) {
   }
   if (!job) return null;
 
-  const result = job.kind === 'tokenize' ? (job.result as TokenizeResult | null) : null;
+  const result = job.kind === 'tokenize' ? (job.result as TokenizeResultPayload | null) : null;
   const spec = job.kind === 'speculative' && isSpeculativeResult(job.result) ? job.result : null;
   const known = job.kind === 'tokenize' || job.kind === 'speculative';
   return (

@@ -1,4 +1,4 @@
-import type { Token, TokenizerResult, TokenizerStats } from '../api/types';
+import type { Token, TokenColumns, TokenizerResult, TokenizerResultPayload, TokenizerStats } from '../api/types';
 
 const enc = new TextEncoder();
 export const hexOf = (s: string) => Array.from(enc.encode(s), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -36,4 +36,20 @@ export function result(id: string, tokens: Token[], over: Partial<TokenizerStats
     tokens_truncated: false,
     stats: stats({ tokens: tokens.length, ...over }),
   };
+}
+
+/** The API's columnar form of a token list (what the server sends): ids, offsets, non-normal kinds, bytes per id. */
+export function columns(tokens: Token[]): TokenColumns {
+  const kinds: TokenColumns['kinds'] = {};
+  const bytes: Record<string, string> = {};
+  tokens.forEach((t, i) => {
+    if (t.kind !== 'normal') (kinds[t.kind] ??= []).push(i);
+    if (t.kind !== 'unknown') bytes[String(t.id)] = t.bytes;
+  });
+  return { ids: tokens.map((t) => t.id), starts: tokens.map((t) => t.start), ends: tokens.map((t) => t.end), kinds, bytes };
+}
+
+/** A tokenizer's result as the API sends it. */
+export function payload(id: string, tokens: Token[], over: Partial<TokenizerStats> = {}): TokenizerResultPayload {
+  return { ...result(id, tokens, over), tokens: columns(tokens) };
 }

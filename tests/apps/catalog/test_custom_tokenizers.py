@@ -57,7 +57,7 @@ def test_tokenizer_json_upload_is_usable_and_matches_the_library(client: APIClie
     text = "the cat sat on the log"
     result = client.post("/api/v1/tokenize/", {"text": text, "tokenizers": [created["id"]]}, format="json").json()
     expected = Tokenizer.from_str(data.decode()).encode(text).ids
-    assert [t["id"] for t in result["result"]["results"][0]["tokens"]] == expected
+    assert result["result"]["results"][0]["tokens"]["ids"] == expected
 
 
 def test_sentencepiece_model_upload(client: APIClient) -> None:
@@ -70,7 +70,7 @@ def test_sentencepiece_model_upload(client: APIClient) -> None:
     text = "Hello wörld"
     result = client.post("/api/v1/tokenize/", {"text": text, "tokenizers": [created["id"]]}, format="json").json()
     processor = spm.SentencePieceProcessor(model_proto=data)
-    assert [t["id"] for t in result["result"]["results"][0]["tokens"]] == processor.encode(text)
+    assert result["result"]["results"][0]["tokens"]["ids"] == processor.encode(text)
 
 
 def test_tiktoken_ranks_upload(client: APIClient) -> None:
