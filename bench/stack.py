@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from webapp.devstack import web_command, worker_command
@@ -18,9 +19,23 @@ from webapp.embedded_redis import EmbeddedRedis, free_port
 REPO = Path(__file__).resolve().parents[1]
 
 
+@dataclass(frozen=True)
+class Stack:
+    url: str  # the web server's base URL
+    key: str  # an API token of the user "bench" (team "bench")
+    env: dict[str, str]  # the environment the processes run with (database, Redis, media)
+
+
 @contextmanager
 def running_stack() -> Iterator[tuple[str, str]]:
     """Yield (base URL, API token key) of a freshly started product; stop it afterwards."""
+    with started_stack() as stack:
+        yield stack.url, stack.key
+
+
+@contextmanager
+def started_stack(extra_env: dict[str, str] | None = None, worker_concurrency: int = 1) -> Iterator[Stack]:
+    """A freshly started product (``webapp.devstack``'s web and worker commands) with ``extra_env``; stopped after."""
     with tempfile.TemporaryDirectory(prefix="tokenscope-bench-") as tmp:
         redis = EmbeddedRedis(Path(tmp) / "redis", free_port(), persist=False).start()
         env = {
@@ -31,6 +46,7 @@ def running_stack() -> Iterator[tuple[str, str]]:
             "MEDIA_ROOT": f"{tmp}/media",
             "REDIS_URL": redis.url,
             "LOG_LEVEL": "WARNING",
+            **(extra_env or {}),
         }
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env, cwd=REPO, check=True)
         key = (
@@ -56,7 +72,9 @@ def running_stack() -> Iterator[tuple[str, str]]:
         port = free_port()
         logs = open(Path(tmp) / "stack.log", "wb")  # noqa: SIM115 - closed below
         processes = [
-            subprocess.Popen(worker_command(concurrency=1), env=env, cwd=REPO, stdout=logs, stderr=subprocess.STDOUT),
+            subprocess.Popen(
+                worker_command(concurrency=worker_concurrency), env=env, cwd=REPO, stdout=logs, stderr=subprocess.STDOUT
+            ),
             subprocess.Popen(
                 web_command("127.0.0.1", port),
                 env=env,
@@ -77,11 +95,15 @@ def running_stack() -> Iterator[tuple[str, str]]:
                         raise RuntimeError("the stack did not start; see " + str(Path(tmp) / "stack.log")) from None
                     time.sleep(0.2)
             time.sleep(3)  # let the worker connect to the broker
-            yield url, key
+            yield Stack(url, key, env)
         finally:
             for process in processes:
                 process.terminate()
             for process in processes:
-                process.wait(timeout=20)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:  # a server still draining connections: the numbers are taken
+                    process.kill()
+                    process.wait()
             logs.close()
             redis.stop()
