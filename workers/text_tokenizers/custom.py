@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import re
 from pathlib import Path
@@ -19,6 +18,13 @@ from workers.text_tokenizers.adapters import HFTokenizer, SentencePieceTokenizer
 from workers.text_tokenizers.catalog import cached, loaded_from
 from workers.text_tokenizers.errors import TokenizerError
 from workers.text_tokenizers.spec import TokenizerSpec
+from workers.text_tokenizers.validation import (
+    PROBE_SECONDS,
+    check_token_id,
+    check_vocab_size,
+    parse_tokenizer_json,
+    probe_texts,
+)
 
 KINDS = ("tokenizer_json", "sentencepiece", "tiktoken", "hf")
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
@@ -89,19 +95,7 @@ def load_tokenizer_json(tokenizer_id: str, path: Path, name: str) -> HFTokenizer
 
     _check_file(path)
     raw = path.read_bytes()
-    try:
-        config = json.loads(raw)
-    except UnicodeDecodeError:
-        raise TokenizerError(f"{path.name!r} is not a text file, so it cannot be a tokenizer.json.") from None
-    except json.JSONDecodeError as exc:
-        raise TokenizerError(
-            f"{path.name!r} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
-        ) from None
-    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
-        raise TokenizerError(
-            f'{path.name!r} is JSON but not a Hugging Face tokenizer.json (it has no "model" section). '
-            "Upload the tokenizer.json saved by `tokenizer.save_pretrained()`, not tokenizer_config.json or vocab.json."
-        )
+    config = parse_tokenizer_json(raw, path.name)  # depth, vocabulary, ids, regexes, expansion: before the library
     try:
         tokenizer = Tokenizer.from_str(raw.decode("utf-8"))
     except Exception as exc:
@@ -143,6 +137,7 @@ def load_sentencepiece(tokenizer_id: str, path: Path, name: str) -> SentencePiec
     size = int(processor.get_piece_size())
     if size == 0:
         raise TokenizerError(f"{path.name!r} is a SentencePiece model with an empty vocabulary.")
+    check_vocab_size(size, path.name)
     specials = tuple(processor.id_to_piece(i) for i in range(min(size, 2000)) if processor.is_control(i))
     has_bytes = any(processor.is_byte(i) for i in range(min(size, 1000)))
     spec = _custom_spec(
@@ -174,7 +169,7 @@ def parse_tiktoken_ranks(data: bytes, filename: str = "file") -> dict[bytes, int
             token = base64.b64decode(match.group(1), validate=True)
         except binascii.Error:
             raise TokenizerError(f"{filename!r} line {number}: the token is not valid base64.") from None
-        rank = int(match.group(2))
+        rank = check_token_id(int(match.group(2)), f"line {number}", filename)
         if token in ranks or rank in seen:
             raise TokenizerError(f"{filename!r} line {number}: duplicate token or rank {rank}.")
         ranks[token] = rank
@@ -287,7 +282,8 @@ def _download(repo_id: str) -> Path:
 
 
 def load_hf(reference: str) -> TextTokenizer:
-    """``hf:<local folder>`` or ``hf:<owner/name>`` (hub; needs network where it runs). Cached per process."""
+    """``hf:<local folder>`` or ``hf:<owner/name>`` (hub; needs network where it runs), run in a sandbox like an upload
+    (a hub repository's tokenizer.json is no more trustworthy than an uploaded one). Cached per process."""
     target = reference.removeprefix("hf:").strip()
     if not target:
         raise TokenizerError("An hf: reference needs a hub id (owner/name) or a folder path after the colon.")
@@ -295,17 +291,45 @@ def load_hf(reference: str) -> TextTokenizer:
     def build() -> TextTokenizer:
         folder = Path(target)
         if folder.is_absolute():  # a folder the caller resolved and allowed; anything else is a hub id, never a path
-            return _load_folder(reference, folder, folder.name)
+            return _sandboxed(reference, folder, "hf", folder.name)
         if not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", target):
             raise TokenizerError(
                 f"{target!r} is neither a folder on the server nor a Hugging Face hub id (owner/name)."
             )
         path = _download(target)
-        if path.name == "tokenizer.json":
-            return load_tokenizer_json(reference, path, target)
-        return load_sentencepiece(reference, path, target)
+        return _sandboxed(
+            reference, path, "tokenizer_json" if path.name == "tokenizer.json" else "sentencepiece", target
+        )
 
     return cached(reference, build)
+
+
+def _sandboxed(tokenizer_id: str, path: Path, kind: str, name: str, pattern: str | None = None) -> TextTokenizer:
+    from workers.text_tokenizers.sandbox import SandboxedTokenizer, Source
+
+    return SandboxedTokenizer(Source(tokenizer_id, str(path), kind, name, pattern))
+
+
+def open_custom(tokenizer_id: str, path: str, kind: str, name: str, pattern: str | None = None) -> TextTokenizer:
+    """Build a user-supplied tokenizer in this process. Only the sandbox child calls this (``sandbox_child.py``)."""
+    file = Path(path)
+    if kind == "tokenizer_json":
+        return load_tokenizer_json(tokenizer_id, file, name)
+    if kind == "sentencepiece":
+        return load_sentencepiece(tokenizer_id, file, name)
+    if kind == "tiktoken":
+        return load_tiktoken_file(tokenizer_id, file, name, pattern)
+    if kind == "hf" and file.is_absolute():
+        return _load_folder(tokenizer_id, file, name)
+    raise TokenizerError(f"Unknown tokenizer kind {kind!r}; expected one of {', '.join(KINDS)}.")
+
+
+def probe_texts_for(kind: str, path: str) -> list[tuple[str, str]]:
+    """Texts the upload check runs through the tokenizer under a time limit (``validation.probe_texts``)."""
+    config = None
+    if kind == "tokenizer_json":
+        config = parse_tokenizer_json(Path(path).read_bytes(), Path(path).name)
+    return probe_texts(config)
 
 
 def load_custom(
@@ -315,7 +339,7 @@ def load_custom(
     name: str | None = None,
     options: dict[str, Any] | None = None,
 ) -> TextTokenizer:
-    """Load a team-uploaded tokenizer; cached per process by id, path, size and mtime."""
+    """Load a team-uploaded tokenizer into a sandbox process; cached per process by id, path, size and mtime."""
     file = Path(path)
     if kind is None:
         _check_file(file)
@@ -323,51 +347,51 @@ def load_custom(
             kind = detect_kind(file.name, handle.read(512))
     if kind not in KINDS:
         raise TokenizerError(f"Unknown tokenizer kind {kind!r}; expected one of {', '.join(KINDS)}.")
+    if kind == "hf" and not file.is_absolute():  # a relative reference is a hub id, never a path
+        return load_hf(f"hf:{path}")
     label = name or file.name
     pattern = (options or {}).get("pattern")
     stamp = f"{file.stat().st_size}:{file.stat().st_mtime_ns}" if file.exists() else "missing"
+    if kind != "hf":
+        _check_file(file)
+    return cached(
+        f"{tokenizer_id}|{file}|{kind}|{stamp}|{pattern}",
+        lambda: _sandboxed(tokenizer_id, file, str(kind), label, pattern),
+    )
 
-    def build() -> TextTokenizer:
-        if kind == "tokenizer_json":
-            return load_tokenizer_json(tokenizer_id, file, label)
-        if kind == "sentencepiece":
-            return load_sentencepiece(tokenizer_id, file, label)
-        if kind == "tiktoken":
-            return load_tiktoken_file(tokenizer_id, file, label, pattern)
-        if file.is_absolute():  # an allowed folder; a relative reference is a hub id, never a path
-            return _load_folder(tokenizer_id, file, label)
-        return load_hf(f"hf:{path}")
 
-    return cached(f"{tokenizer_id}|{file}|{kind}|{stamp}|{pattern}", build)
+SAMPLE_TEXT = "Hello, world! 123 héllo 中文 🙂"
 
 
 def validate_upload(
     path: str | os.PathLike[str], filename: str | None = None, kind: str | None = None, name: str | None = None
 ) -> TokenizerSpec:
-    """Check an uploaded file before it is saved: returns its spec (vocab size, specials) or raises TokenizerError.
+    """Check an uploaded file: returns its spec (vocab size, specials) or raises TokenizerError saying what to fix.
 
-    Also encodes a sample so that a file that parses but cannot tokenize is refused at upload time.
+    Everything runs in a one-off sandbox process (``sandbox.py``): the bounds of ``validation.py`` while loading, then
+    a sample text, then probe texts that make badly backtracking patterns slow, each under ``PROBE_SECONDS``.
     """
+    from workers.text_tokenizers.sandbox import SandboxCrash, SandboxedTokenizer, SandboxTimeout, Source
+
     file = Path(path)
     _check_file(file)
     if kind is None:
         with file.open("rb") as handle:
             kind = detect_kind(filename or file.name, handle.read(512))
-    label = name or filename or file.name
-    loaders = {
-        "tokenizer_json": load_tokenizer_json,
-        "sentencepiece": load_sentencepiece,
-        "tiktoken": load_tiktoken_file,
-    }
-    if kind not in loaders:
+    if kind not in ("tokenizer_json", "sentencepiece", "tiktoken"):
         raise TokenizerError(f"Uploads must be a tokenizer.json, SentencePiece .model or .tiktoken file, not {kind!r}.")
-    tokenizer = loaders[kind]("custom:validation", file, label)
-    try:
-        tokenizer.encode("Hello, world! 123 héllo 中文 🙂")
-    except TokenizerError:
-        raise
-    except Exception as exc:
-        raise TokenizerError(
-            f"{label!r} loads but fails to tokenize a sample text ({type(exc).__name__}: {exc})."
-        ) from None
-    return tokenizer.spec.with_(id="", source=f"uploaded file {filename or file.name}")
+    label = name or filename or file.name
+    source = Source("custom:validation", str(file), kind, label)
+    with SandboxedTokenizer(source, pooled=False, probes=True) as tokenizer:
+        for description, text in [("the sample text " + repr(SAMPLE_TEXT), SAMPLE_TEXT), *tokenizer.probes]:
+            try:
+                tokenizer.encode(text, time_limit_s=PROBE_SECONDS)
+            except SandboxTimeout:
+                raise TokenizerError(
+                    f"{label!r} is refused: it took more than {PROBE_SECONDS:g} s to tokenize {description} "
+                    "(sane tokenizers take about a millisecond). A pre-tokenizer or normalizer pattern backtracks "
+                    "too much; make it simpler (possessive quantifiers, no nested repeats) and upload it again."
+                ) from None
+            except SandboxCrash as exc:
+                raise TokenizerError(f"{label!r} is refused: it crashes on {description}. {exc.message}") from None
+        return tokenizer.spec.with_(id="", source=f"uploaded file {filename or file.name}")
