@@ -95,7 +95,7 @@ function AddTokenizerForm({ onAdded }: { onAdded: (t: Tokenizer) => void }) {
           <label className="field">
             <span className="field-label">Hugging Face id or local folder</span>
             <input className="input mono" value={hfId} onChange={(e) => setHfId(e.target.value)} placeholder="org/model or /models/my-tokenizer" data-testid="add-tokenizer-hf" />
-            <span className="field-hint">A hub id available to the server, or a folder on the server with tokenizer files.</span>
+            <span className="field-hint">A hub id (owner/name) the server can reach or has cached, or a folder with tokenizer files under the model folders the administrator allows.</span>
             {fieldErrors.hf_id && <span className="field-error">{fieldErrors.hf_id.join(' ')}</span>}
           </label>
         )}
