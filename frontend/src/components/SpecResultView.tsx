@@ -9,6 +9,7 @@ import { useSession } from '../session';
 import { CopyButton, ErrorBanner, Notice, Spinner } from './common';
 import { SpecSummary } from './SpecSummary';
 import { OriginLegend, SpecTokens } from './SpecTokens';
+import { RunDetails } from './RunDetails';
 import { StepInspector } from './StepInspector';
 
 /** The generated text with its colour legend, rejected-draft toggle, the prompt and the baseline's output. */
@@ -181,6 +182,7 @@ export function SpecResultView({ job, result, compareId: controlledCompare, onCo
       {compareId && <LoadedCompare a={{ job, result }} compareId={compareId} onClose={() => setCompare(null)} />}
       <OutputCard result={result} selectedStep={result.trace.steps[selected]?.index ?? -1} onSelectStep={(idx) => setSelected(stepIndexOf.get(idx) ?? 0)} />
       <StepInspector steps={result.trace.steps} selected={selected} onSelect={setSelected} />
+      <RunDetails job={job} />
     </div>
   );
 }

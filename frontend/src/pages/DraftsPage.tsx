@@ -4,6 +4,7 @@ import { isFinished, type Job, type LanguageModel } from '../api/types';
 import { CopyButton, ErrorBanner, Figure, Notice, PageHeader, Spinner, StatusBadge } from '../components/common';
 import { JobProgress } from '../components/JobProgress';
 import { MiniLineChart } from '../components/MiniLineChart';
+import { RunDetails } from '../components/RunDetails';
 import type { JobStreamState } from '../hooks/jobStream';
 import { useApi } from '../hooks/useApi';
 import { formatDate, formatInt, formatNum, formatPercent, formatRelative } from '../lib/format';
@@ -521,6 +522,7 @@ function DraftSummary({ job, result, models, onNew }: { job: Job; result: Distil
           </button>
         </div>
       </Notice>
+      <RunDetails job={job} />
     </section>
   );
 }
