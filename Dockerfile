@@ -15,7 +15,7 @@ COPY requirements.txt requirements-assets.txt ./
 RUN pip install --no-cache-dir -r requirements.txt && pip install --no-cache-dir --no-deps -r requirements-assets.txt
 COPY . .
 COPY --from=frontend /src/frontend/dist /app/frontend/dist
-RUN SECRET_KEY=build-only-secret-key-build-only-secret-key python manage.py collectstatic --noinput -v 0
+RUN SECRET_KEY=build-only-secret-key-build-only-secret-key-build-only-secret-key python manage.py collectstatic --noinput -v 0
 EXPOSE 8000
 # The same server command line as the embedded default (webapp/devstack.py web_command): uvicorn with one process per
 # core (at least 2, at most 8; WEB_CONCURRENCY overrides), a 64 KiB websocket frame cap, query strings never logged.

@@ -16,6 +16,7 @@ from apps.accounts import selectors, services
 from apps.accounts.models import Role
 from apps.accounts.request_team import request_user
 from apps.core.errors import ApplicationError, NotFound
+from apps.core.schema import error_response
 
 
 class UserSerializer(serializers.Serializer):
@@ -119,7 +120,11 @@ class TeamCreateApi(APIView):
     class TeamInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=128)
 
-    @extend_schema(request=TeamInputSerializer, responses={201: TeamMembershipSerializer}, operation_id="teams_create")
+    @extend_schema(
+        request=TeamInputSerializer,
+        responses={201: TeamMembershipSerializer, 409: error_response("A team with this name already exists.")},
+        operation_id="teams_create",
+    )
     def post(self, request: Request) -> Response:
         data = self.TeamInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

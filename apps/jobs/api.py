@@ -13,11 +13,14 @@ from apps.accounts.models import Role
 from apps.accounts.request_team import team_for_request
 from apps.core.errors import ApplicationError
 from apps.core.pagination import StandardPagination
+from apps.core.schema import error_response
 from apps.jobs import exporters, selectors, services
 from apps.jobs.serializers import JobSerializer, JobSummarySerializer
 
 
 class JobListApi(APIView):
+    pagination_class = StandardPagination  # also tells the schema the answer is a page object
+
     @extend_schema(
         parameters=[
             OpenApiParameter("kind", str, description="Only jobs of this kind (e.g. tokenize)."),
@@ -33,7 +36,7 @@ class JobListApi(APIView):
         jobs = selectors.job_list_for_team(
             team=membership.team, kind=request.query_params.get("kind"), status=request.query_params.get("status")
         )
-        paginator = StandardPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(jobs, request, view=self)
         return paginator.get_paginated_response(JobSummarySerializer(page, many=True).data)
 
@@ -46,7 +49,11 @@ class JobDetailApi(APIView):
 
 
 class JobCancelApi(APIView):
-    @extend_schema(request=None, responses=JobSerializer, operation_id="jobs_cancel")
+    @extend_schema(
+        request=None,
+        responses={200: JobSerializer, 409: error_response("The job has already finished.")},
+        operation_id="jobs_cancel",
+    )
     def post(self, request: Request, job_id: str) -> Response:
         job = selectors.job_get_for_user(user=request.user, job_id=job_id, min_role=Role.MEMBER)
         return Response(JobSerializer(services.job_cancel(job=job)).data)
@@ -55,7 +62,11 @@ class JobCancelApi(APIView):
 class JobExportApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["json", "csv"], description="json (default) or csv")],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR},
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "text/csv"): OpenApiTypes.STR,
+            409: error_response("The job has no result yet (queued, running, failed or cancelled)."),
+        },
         operation_id="jobs_export",
     )
     def get(self, request: Request, job_id: str) -> HttpResponse:

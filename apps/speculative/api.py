@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import Role
 from apps.accounts.request_team import request_user, team_for_request
+from apps.core.throttling import JobCreationThrottle
 from apps.jobs.serializers import JobSerializer
 from apps.speculative.drafts import draft_submit
 from apps.speculative.services import speculative_submit
@@ -32,6 +33,8 @@ class SpeculativeInputSerializer(serializers.Serializer):
 
 
 class SpeculativeRunApi(APIView):
+    throttle_classes = [JobCreationThrottle]
+
     @extend_schema(request=SpeculativeInputSerializer, responses={202: JobSerializer}, operation_id="speculative_run")
     def post(self, request: Request) -> Response:
         membership = team_for_request(request, min_role=Role.MEMBER)
@@ -58,6 +61,8 @@ class DraftDistillInputSerializer(serializers.Serializer):
 
 
 class DraftDistillApi(APIView):
+    throttle_classes = [JobCreationThrottle]
+
     @extend_schema(
         request=DraftDistillInputSerializer,
         responses={202: JobSerializer},

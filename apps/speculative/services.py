@@ -17,6 +17,7 @@ from workers.pipelines.speculative import parse_inputs
 from workers.text_tokenizers.catalog import load_tokenizer
 
 SHARED_VOCAB_DRAFTERS = ("draft_model", "multi_draft", "tree_fixed", "tree_dyspec")
+DRAFT_MODEL_DRAFTERS = (*SHARED_VOCAB_DRAFTERS, "cross_tokenizer")
 
 
 def _model(ref: str, role: str) -> ModelSpec:
@@ -43,9 +44,15 @@ def speculative_validate(inputs: dict[str, Any], team: Team | None = None) -> di
         for ref in (params.target, params.drafter.get("model")):
             if isinstance(ref, str):
                 check_model_ref_allowed(team=team, ref=ref)
-    target = _model(params.target, "target")
     drafter = params.drafter
     draft_ref = drafter.get("model")
+    needs_draft = params.method == "speculative" and drafter.get("kind") in DRAFT_MODEL_DRAFTERS
+    if needs_draft and (not isinstance(draft_ref, str) or not draft_ref.strip()):
+        raise ApplicationError(
+            f"The '{drafter.get('kind')}' drafter needs a draft model: set drafter.model to a model id from "
+            "GET /api/v1/models/ (one with the target's tokenizer)."
+        )
+    target = _model(params.target, "target")
     if params.method == "speculative" and isinstance(draft_ref, str) and draft_ref.strip():
         draft = _model(draft_ref, "draft")
         needs_shared = drafter.get("kind") in SHARED_VOCAB_DRAFTERS

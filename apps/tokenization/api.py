@@ -5,14 +5,16 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Role
 from apps.accounts.request_team import request_user, team_for_request
-from apps.core.errors import ApplicationError
+from apps.core.errors import PayloadTooLarge
+from apps.core.schema import error_response
+from apps.core.sizes import format_mib
+from apps.core.throttling import JobCreationThrottle
 from apps.jobs.serializers import JobSerializer
 from apps.tokenization.services import tokenize_submit
 from apps.uploads.text_decoding import decode_text_file
@@ -37,17 +39,23 @@ class TokenizeInputSerializer(serializers.Serializer):
     )
 
     def validate(self, attrs: dict) -> dict:
-        if ("text" in attrs) == ("file" in attrs):
-            raise serializers.ValidationError("Send either `text` or `file`, not both and not neither.")
+        if "text" in attrs and "file" in attrs:
+            raise serializers.ValidationError("Send either `text` or `file`, not both.")
+        if "text" not in attrs and "file" not in attrs:
+            raise serializers.ValidationError("Nothing to tokenize: send either `text` or `file` (a text file).")
         return attrs
 
 
 class TokenizeApi(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    throttle_classes = [JobCreationThrottle]
 
     @extend_schema(
         request=TokenizeInputSerializer,
-        responses={201: JobSerializer, 202: JobSerializer},
+        responses={
+            201: JobSerializer,
+            202: JobSerializer,
+            409: error_response("A chosen tokenizer is not installed on this server."),
+        },
         operation_id="tokenize",
         description="Small text (≤ 100 kB) answers 201 with the finished result; larger text answers 202 with a "
         "queued job to follow on /ws/jobs/<id>/.",
@@ -60,11 +68,11 @@ class TokenizeApi(APIView):
         upload = data.validated_data.get("file")
         if upload is not None:
             if upload.size > settings.TOKENIZE_MAX_BYTES:
-                raise ApplicationError(
-                    f"The file is {upload.size / 1e6:.1f} MB; the limit is {settings.TOKENIZE_MAX_BYTES / 1e6:.0f} MB.",
-                    status=413,
+                raise PayloadTooLarge(
+                    f"The file '{upload.name}' is {format_mib(upload.size)}; the limit is "
+                    f"{format_mib(settings.TOKENIZE_MAX_BYTES)}. Split it into smaller files."
                 )
-            decoded = decode_text_file(upload.read())
+            decoded = decode_text_file(upload.read(), filename=upload.name or "")
             text, filename, encoding = decoded.text, upload.name or "", decoded.encoding
         else:
             text = data.validated_data["text"]

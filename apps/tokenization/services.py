@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.accounts.models import Membership
 from apps.catalog.services import tokenizer_inputs_for_team
 from apps.core.errors import ApplicationError, PayloadTooLarge
+from apps.core.sizes import format_mib
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_create
 from apps.uploads.services import upload_create_text
@@ -43,7 +44,7 @@ def tokenize_validate(*, text: str, tokenizers: list[str], baseline: str | None)
         ) from exc
     if size > settings.TOKENIZE_MAX_BYTES:
         raise PayloadTooLarge(
-            f"The text is {size / 1e6:.1f} MB; the limit is {settings.TOKENIZE_MAX_BYTES / 1e6:.0f} MB. "
+            f"The text is {format_mib(size)}; the limit is {format_mib(settings.TOKENIZE_MAX_BYTES)}. "
             "Split it into smaller files."
         )
     if not tokenizers:

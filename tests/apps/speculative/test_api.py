@@ -67,3 +67,23 @@ def test_bad_parameters_get_a_clear_4xx(client: APIClient, changes: dict[str, An
     assert response.status_code == 400, response.json()
     assert fragment in response.json()["message"]
     assert not Job.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"drafter": {"kind": "tree_fixed"}}, "The 'tree_fixed' drafter needs a draft model"),
+        ({"drafter": {"kind": "multi_draft", "model": "  "}}, "The 'multi_draft' drafter needs a draft model"),
+        ({"drafter": {"kind": "tree_dyspec"}}, "The 'tree_dyspec' drafter needs a draft model"),
+        ({"target": "nobody-here/no-such-model"}, "is not in the local Hugging Face cache"),
+    ],
+)
+def test_runs_that_would_fail_on_the_worker_are_refused_at_request_time(
+    client: APIClient, changes: dict[str, Any], fragment: str
+) -> None:
+    """Catches a tree drafter without a draft model, or an unreachable hub target, accepted (202) and then failing on
+    the worker with a traceback."""
+    response = client.post("/api/v1/speculative/", {**GOOD, **changes}, format="json")
+    assert response.status_code == 400, response.json()
+    assert fragment in response.json()["message"]
+    assert not Job.objects.exists()

@@ -1,5 +1,8 @@
 """Django REST Framework and drf-spectacular (the OpenAPI contract)."""
 
+from webapp.settings.env import env
+from webapp.settings.integrations.redis import redis_db_url
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "apps.accounts.authentication.ApiTokenAuthentication",
@@ -10,7 +13,12 @@ REST_FRAMEWORK = {
         "apps.core.fast_json.FastJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.fast_json.FastJSONParser",  # depth-limited (1024 levels): deep nesting is a 400, not a 500
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",  # documents every error status in the error shape
     "EXCEPTION_HANDLER": "apps.core.exception_handler.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.StandardPagination",
     "PAGE_SIZE": 25,
@@ -33,3 +41,14 @@ SPECTACULAR_SETTINGS.update(
         "REDOC_DIST": "SIDECAR",
     }
 )
+
+# A CSRF failure outside DRF's views (Django's middleware) answers in the API's error shape under /api/.
+CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
+
+# Per-user limit on starting jobs (apps/core/throttling.py; docs/limits.md); empty switches it off.
+JOB_CREATE_RATE = env.str("JOB_CREATE_RATE", default="60/minute")
+# Rate-limit counters are shared by every web process: they live in Redis (logical database 1).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_db_url(1)},
+}
