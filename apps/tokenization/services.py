@@ -18,6 +18,7 @@ from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_create
 from apps.uploads.services import upload_create_text
 from workers.pipelines import tokenize as tokenize_pipeline
+from workers.text_tokenizers.errors import TokenizerError
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,10 @@ def tokenize_submit(
         started = timezone.now()
         t0 = time.perf_counter()
         inputs = {"text": text, "tokenizers": tokenizers, "baseline": baseline, "custom": custom}
-        result = tokenize_pipeline.run(inputs, lambda *args, **kwargs: None)
+        try:
+            result = tokenize_pipeline.run(inputs, lambda *args, **kwargs: None)
+        except TokenizerError as exc:  # e.g. a team's own tokenizer crashed or ran out of time in its sandbox
+            raise ApplicationError(exc.message) from exc
         versions = result.pop("versions", {})
         params["elapsed_ms"] = round((time.perf_counter() - t0) * 1000, 2)
         job = Job.objects.create(
