@@ -133,8 +133,8 @@ def test_a_child_killed_from_outside_is_restarted_or_reported(tmp_path: Path) ->
 def test_the_number_of_children_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Catches: one child per tokenizer ever used, kept forever (a process leak as teams upload tokenizers)."""
     monkeypatch.setattr(sandbox, "MAX_PROCESSES", 2)
-    for tokenizer in list(sandbox._LIVE.values()):
-        tokenizer.close()
+    for running in list(sandbox._LIVE.values()):
+        running.close()
     tokenizers = [
         load_custom(f"custom:cap{i}", word_level_file(tmp_path, f"cap{i}.json"), "tokenizer_json", f"cap{i}")
         for i in range(3)
