@@ -99,3 +99,13 @@ def tokenizer_ref_for_team(*, team: Team, ref: str) -> str:
         f"{ref[:100]!r} is not a Hugging Face hub id: write it as owner/name (for example openai-community/gpt2), "
         "or upload the tokenizer file."
     )
+
+
+def saved_tokenizer_ref_for_team(*, team: Team, ref: str) -> str:
+    """A saved ``hf_id`` as the loader gets it on every use: a folder is checked again (a row saved before the
+    allow-list gains nothing from its age); a hub id, including a legacy single name such as ``gpt2``, is passed on
+    as an id."""
+    ref = ref.strip()
+    if looks_like_path(ref):
+        return str(folder_for_team(team=team, ref=ref, refused_message=REFUSED_TOKENIZER_FOLDER))
+    return ref

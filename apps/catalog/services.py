@@ -15,9 +15,9 @@ from django.db import transaction
 
 from apps.accounts.models import Team
 from apps.catalog.models import CustomTokenizer
-from apps.catalog.references import tokenizer_ref_for_team
+from apps.catalog.references import looks_like_path, saved_tokenizer_ref_for_team, tokenizer_ref_for_team
 from apps.core.errors import ApplicationError, PayloadTooLarge
-from workers.models.hub import is_hub_id
+from apps.core.sizes import format_mib
 from workers.text_tokenizers import catalog as engine_catalog
 from workers.text_tokenizers.custom import load_hf, validate_upload
 from workers.text_tokenizers.errors import TokenizerError
@@ -52,9 +52,9 @@ def _custom_source(custom: CustomTokenizer) -> str:
     server path)."""
     if not custom.reference:
         return f"uploaded file {custom.info.get('filename', '')}".strip()
-    if is_hub_id(custom.reference):
-        return f"Hugging Face hub {custom.reference}"
-    return f"server folder {Path(custom.reference).name}"
+    if looks_like_path(custom.reference):
+        return f"server folder {Path(custom.reference).name}"
+    return f"Hugging Face hub {custom.reference}"
 
 
 def tokenizer_list_for_team(*, team: Team) -> list[dict[str, Any]]:
@@ -80,7 +80,7 @@ def tokenizer_inputs_for_team(*, team: Team, tokenizer_ids: list[str]) -> dict[s
                 raise ApplicationError(f"Unknown tokenizer '{tokenizer_id}' in this team.")
             custom[tokenizer_id] = {
                 # A folder is checked again on every use: a row made before the allowed roots keeps no privilege.
-                "path": row.file.path if row.file else tokenizer_ref_for_team(team=team, ref=row.reference),
+                "path": row.file.path if row.file else saved_tokenizer_ref_for_team(team=team, ref=row.reference),
                 "kind": row.kind,
                 "name": row.name,
             }
@@ -121,7 +121,8 @@ def custom_tokenizer_create(
     if file is not None:
         if file.size and file.size > settings.CUSTOM_TOKENIZER_MAX_BYTES:
             raise PayloadTooLarge(
-                f"Tokenizer files are limited to {settings.CUSTOM_TOKENIZER_MAX_BYTES // (1024 * 1024)} MB."
+                f"'{file.name}' is {format_mib(file.size)}; tokenizer files are limited to "
+                f"{format_mib(settings.CUSTOM_TOKENIZER_MAX_BYTES)}."
             )
         suffix = Path(file.name or "").suffix.lower()
         if suffix not in _SUFFIX_KINDS:
