@@ -132,24 +132,30 @@ def library_versions(names: Iterable[str]) -> dict[str, str | None]:
 
 
 _hash_lock = threading.Lock()
-_hashes: dict[tuple[str, int, int], str] = {}
+_hashes: dict[str, tuple[tuple[int, int, int], str]] = {}
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The file's sha256, computed once per process per (path, mtime, size): a changed file is hashed again."""
-    resolved = os.path.realpath(path)
-    stat = os.stat(resolved)
-    key = (resolved, stat.st_mtime_ns, stat.st_size)
+def _stat_and_sha256(path: str | os.PathLike[str]) -> tuple[int, str]:
+    """``(size, sha256)``; the hash is kept per path with the file's (mtime, size, inode) and recomputed when any of
+    them changes (a rewritten or replaced file), so a request costs one ``stat`` per file."""
+    key = os.fspath(path)
+    stat = os.stat(key)
+    stamp = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
     found = _hashes.get(key)
-    if found is not None:
-        return found
+    if found is not None and found[0] == stamp:
+        return stat.st_size, found[1]
     digest = hashlib.sha256()
-    with open(resolved, "rb") as handle:
+    with open(key, "rb") as handle:
         while block := handle.read(1 << 20):
             digest.update(block)
     with _hash_lock:
-        _hashes[key] = digest.hexdigest()
-    return _hashes[key]
+        _hashes[key] = (stamp, digest.hexdigest())
+    return stat.st_size, digest.hexdigest()
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The file's sha256 (cached per path while its mtime, size and inode stay the same)."""
+    return _stat_and_sha256(path)[1]
 
 
 def files_identity(paths: Iterable[str | os.PathLike[str]], root: Path | None = None) -> list[dict[str, Any]]:
@@ -157,8 +163,14 @@ def files_identity(paths: Iterable[str | os.PathLike[str]], root: Path | None = 
     out = []
     for path in paths:
         file = Path(path)
-        name = file.relative_to(root).as_posix() if root is not None else file.name
-        out.append({"name": name, "bytes": file.stat().st_size, "sha256": file_sha256(file)})
+        size, sha256 = _stat_and_sha256(file)
+        out.append(
+            {
+                "name": file.relative_to(root).as_posix() if root is not None else file.name,
+                "bytes": size,
+                "sha256": sha256,
+            }
+        )
     return sorted(out, key=lambda item: item["name"])
 
 
@@ -167,7 +179,8 @@ def _site_distributions() -> dict[str, list[str]]:
     return {module: list(dists) for module, dists in importlib.metadata.packages_distributions().items()}
 
 
-def file_revision(path: str | os.PathLike[str]) -> str | None:
+@functools.lru_cache(maxsize=1024)
+def file_revision(path: str) -> str | None:
     """Where a file's version comes from: a hub snapshot's commit, or the installed package that ships it."""
     parts = Path(path).resolve().parts
     if len(parts) > 2 and parts[-3] == "snapshots":
@@ -198,7 +211,7 @@ def tokenizer_identity(tokenizer: Any, options: Mapping[str, Any] | None = None)
     """A loaded text tokenizer: catalogue id, name, library, source, revision, the files it was loaded from."""
     spec = tokenizer.spec
     paths = list(getattr(tokenizer, "source_files", ()))
-    revisions = sorted({revision for revision in map(file_revision, paths) if revision})
+    revisions = sorted({revision for revision in (file_revision(str(path)) for path in paths) if revision})
     identity = {
         "id": spec.id,
         "name": spec.name,
