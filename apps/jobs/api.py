@@ -1,20 +1,22 @@
-"""Jobs API: the team's history, one job, cancel, export."""
+"""Jobs API: the team's history, one job, cancel, export, re-run from the manifest."""
 
 from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Role
-from apps.accounts.request_team import team_for_request
+from apps.accounts.request_team import request_user, team_for_request
 from apps.core.errors import ApplicationError
 from apps.core.pagination import StandardPagination
 from apps.core.schema import error_response
-from apps.jobs import exporters, selectors, services
+from apps.core.throttling import JobCreationThrottle
+from apps.jobs import exporters, reruns, selectors, services
 from apps.jobs.serializers import JobSerializer, JobSummarySerializer
 
 
@@ -82,3 +84,25 @@ class JobExportApi(APIView):
         response = HttpResponse(body, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="tokenscope-{job.kind}-{job.id}.{fmt}"'
         return response
+
+
+class JobRerunApi(APIView):
+    throttle_classes = [JobCreationThrottle]
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: JobSerializer,
+            202: JobSerializer,
+            409: error_response("The job has no manifest or its stored input no longer matches it."),
+        },
+        operation_id="jobs_rerun",
+        description="Submit the run a finished job's manifest describes (same parameters, tokenizers, models and "
+        "seed) as a new job of the same team. 201 with the result when it ran in the request (small tokenizations), "
+        "202 with a queued job otherwise. Tokenize and speculative results can be re-run.",
+    )
+    def post(self, request: Request, job_id: str) -> Response:
+        job = selectors.job_get_for_user(user=request.user, job_id=job_id, min_role=Role.MEMBER)
+        new_job, ran_inline = reruns.job_rerun(job=job, user=request_user(request))
+        code = status.HTTP_201_CREATED if ran_inline else status.HTTP_202_ACCEPTED
+        return Response(JobSerializer(new_job).data, status=code)
