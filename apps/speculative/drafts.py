@@ -71,7 +71,7 @@ def draft_list_for_team(*, team: Team) -> list[dict[str, Any]]:
     return entries
 
 
-def check_model_ref_allowed(*, team: Team, ref: str, role: str = "target") -> str:
+def check_model_ref_allowed(*, team: Team, ref: str, role: str) -> str:
     """The reference a job may carry for this team (folders as their checked real path), or a 400 that is the same
     for every refused folder: another team's draft, the uploads, any server path outside the allowed roots."""
     return model_ref_for_team(team=team, ref=ref, role=role)

@@ -22,7 +22,7 @@ DRAFT_MODEL_DRAFTERS = (*SHARED_VOCAB_DRAFTERS, "cross_tokenizer")
 
 def _model(ref: str, role: str) -> ModelSpec:
     try:
-        return resolve_model(ref)
+        return resolve_model(ref)  # a hub id that is neither cached nor reachable is refused here, at once
     except (ModelNotFoundError, ModelUnavailableError) as exc:
         raise ApplicationError(f"The {role} model is not usable: {exc}.") from exc
 
@@ -40,11 +40,12 @@ def speculative_validate(inputs: dict[str, Any], team: Team | None = None) -> di
         params = parse_inputs(inputs)
     except DecodingInputError as exc:
         raise ApplicationError(str(exc)) from exc
-    if team is not None:
-        for ref in (params.target, params.drafter.get("model")):
-            if isinstance(ref, str):
-                check_model_ref_allowed(team=team, ref=ref)
-    drafter = params.drafter
+    target_ref = params.target
+    drafter = dict(params.drafter)
+    if team is not None:  # folders become their checked real path, so the worker opens what was checked
+        target_ref = check_model_ref_allowed(team=team, ref=target_ref, role="target")
+        if isinstance(drafter.get("model"), str) and drafter["model"].strip():
+            drafter["model"] = check_model_ref_allowed(team=team, ref=drafter["model"], role="draft")
     draft_ref = drafter.get("model")
     needs_draft = params.method == "speculative" and drafter.get("kind") in DRAFT_MODEL_DRAFTERS
     if needs_draft and (not isinstance(draft_ref, str) or not draft_ref.strip()):
@@ -52,7 +53,7 @@ def speculative_validate(inputs: dict[str, Any], team: Team | None = None) -> di
             f"The '{drafter.get('kind')}' drafter needs a draft model: set drafter.model to a model id from "
             "GET /api/v1/models/ (one with the target's tokenizer)."
         )
-    target = _model(params.target, "target")
+    target = _model(target_ref, "target")
     if params.method == "speculative" and isinstance(draft_ref, str) and draft_ref.strip():
         draft = _model(draft_ref, "draft")
         needs_shared = drafter.get("kind") in SHARED_VOCAB_DRAFTERS
@@ -74,7 +75,8 @@ def speculative_validate(inputs: dict[str, Any], team: Team | None = None) -> di
             f"The prompt is {prompt_tokens} tokens; with {params.max_new_tokens} new tokens it exceeds "
             f"{target.name}'s context of {limit} tokens. Shorten the prompt."
         )
-    return {**inputs, "target": params.target, "prompt_tokens": prompt_tokens}
+    checked = {"drafter": drafter} if isinstance(inputs.get("drafter"), dict) else {}
+    return {**inputs, **checked, "target": target_ref, "prompt_tokens": prompt_tokens}
 
 
 def speculative_submit(*, membership: Membership, user: User, inputs: dict[str, Any]) -> Job:

@@ -46,7 +46,7 @@ def test_a_valid_run_is_queued_on_the_gpu_queue(client: APIClient, django_captur
     ("changes", "fragment"),
     [
         ({"target": "no-such-model"}, "unknown model 'no-such-model'"),
-        ({"target": "/nowhere/model"}, "no model folder"),
+        ({"target": "/nowhere/model"}, "This path is none of these"),
         ({"drafter": {"kind": "draft_model", "model": "gemma-3-270m"}}, "different vocabulary"),
         ({"drafter": {"kind": "telepathy"}}, "Unknown drafter 'telepathy'"),
         ({"drafter": {"kind": "prompt_lookup", "max_ngram_size": 9}}, "max_ngram_size must be between 1 and 8"),
