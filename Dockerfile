@@ -8,6 +8,9 @@ COPY frontend/ ./
 RUN npm run build
 
 FROM python:3.11-slim-bookworm
+# The commit recorded in every result's manifest (the image has no git): --build-arg TOKENSCOPE_COMMIT=$(git rev-parse HEAD)
+ARG TOKENSCOPE_COMMIT=""
+ENV TOKENSCOPE_COMMIT=$TOKENSCOPE_COMMIT
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=webapp.settings.production \
     TOKENSCOPE_MODEL_DIR=/models HOST=0.0.0.0 PORT=8000
 WORKDIR /app
