@@ -69,7 +69,7 @@ def web_command(host: str, port: int, processes: int | None = None) -> list[str]
         str(processes or web_processes()),
         "--no-access-log",
         "--ws",
-        "websockets",
+        "websockets-sansio",  # the maintained implementation (uvicorn deprecates the legacy "websockets" one)
         "--ws-max-size",
         str(WS_MAX_FRAME_BYTES),
         "--lifespan",
