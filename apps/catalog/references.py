@@ -63,11 +63,13 @@ def folder_for_team(*, team: Team, ref: str, refused_message: str) -> Path:
     Relative paths are taken from the project folder (where the server runs). The answer is the resolved path, so
     what a worker later opens is what was checked here.
     """
+    refused = ApplicationError(refused_message)
+    if "\x00" in ref:  # no file system call accepts it
+        raise refused
     path = Path(ref.strip()).expanduser()
     if not path.is_absolute():
         path = Path(settings.BASE_DIR) / path
     real = _real(path)
-    refused = ApplicationError(refused_message)
     team_areas = [(_real(drafts_root()), _real(team_drafts_folder(team=team))), (_real(settings.MEDIA_ROOT), None)]
     for area, own in team_areas:
         if real.is_relative_to(area):

@@ -94,7 +94,9 @@ def test_another_teams_draft_is_refused_however_it_is_named(teams: TwoTeams, tmp
     assert not Job.objects.exists()
 
 
-@pytest.mark.parametrize("ref", ["/root", "/etc", "/etc/passwd", "/no/such/folder", "../../..", "~", "./var"])
+@pytest.mark.parametrize(
+    "ref", ["/root", "/etc", "/etc/passwd", "/no/such/folder", "../../..", "~", "./var", "/" + "a" * 5000]
+)
 def test_server_paths_all_get_the_same_message(teams: TwoTeams, ref: str) -> None:
     """Catches messages that tell a caller which server paths exist (/root, /etc) and which do not."""
     message = refused_message(teams.other, ref)
@@ -145,8 +147,9 @@ def test_no_folder_is_allowed_by_default_on_a_hosted_instance(teams: TwoTeams, s
     settings.TOKENSCOPE_ALLOWED_MODEL_ROOTS = []
     bundled_folder = bundled_models()[0].local_path
     assert bundled_folder is not None
-    with pytest.raises(ApplicationError, match="none of these"):
-        speculative_validate({**RUN, "target": str(bundled_folder)}, teams.other_team)
+    for ref in (str(bundled_folder), f"{bundled_folder}\x00"):  # a NUL byte: refused, not a ValueError (500)
+        with pytest.raises(ApplicationError, match="none of these"):
+            speculative_validate({**RUN, "target": ref}, teams.other_team)
 
 
 def test_a_hub_target_without_a_hub_is_refused_at_once(teams: TwoTeams, monkeypatch: pytest.MonkeyPatch) -> None:
