@@ -35,7 +35,11 @@ class TokenizerListCreateApi(APIView):
     class TokenizerInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=120)
         file = serializers.FileField(required=False, help_text="tokenizer.json, SentencePiece .model or .tiktoken")
-        hf_id = serializers.CharField(required=False, allow_blank=True, help_text="Hugging Face id or local folder")
+        hf_id = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            help_text="Hugging Face hub id (owner/name), or a folder under TOKENSCOPE_ALLOWED_MODEL_ROOTS",
+        )
 
     @extend_schema(responses=TokenizerSerializer(many=True), operation_id="tokenizers_list")
     def get(self, request: Request) -> Response:
