@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -10,7 +13,7 @@ from workers.models import device
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("TOKENSCOPE_DEVICE", "TOKENSCOPE_DTYPE", "TOKENSCOPE_TORCH_THREADS"):
+    for name in ("TOKENSCOPE_DEVICE", "TOKENSCOPE_DTYPE", "TOKENSCOPE_TORCH_THREADS", device.WORKER_PROCESSES_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -53,5 +56,28 @@ def test_thread_count_is_set_once_per_process(monkeypatch: pytest.MonkeyPatch) -
         assert device.configure_threads() == 1 == torch.get_num_threads()
         monkeypatch.setenv("TOKENSCOPE_TORCH_THREADS", "2")
         assert device.configure_threads() == 1  # already configured: later changes are ignored
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_each_worker_process_gets_its_share_of_the_cores() -> None:
+    """Catches: every worker process letting torch use every core (two jobs on two processes ran 3x slower each)."""
+    assert device.torch_threads_per_process(2, cores=2) == 1
+    assert device.torch_threads_per_process(1, cores=8) == 8
+    assert device.torch_threads_per_process(3, cores=16) == 5
+    assert device.torch_threads_per_process(4, cores=2) == 1  # never zero
+    assert 1 <= device.available_cores() <= (os.cpu_count() or 1)
+
+
+def test_the_worker_concurrency_sets_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catches: the worker's process count not reaching torch (the default stayed at every core per process)."""
+    from workers.tasks import record_worker_processes
+
+    before = torch.get_num_threads()
+    monkeypatch.setattr(device, "_threads_configured", None)
+    monkeypatch.setattr(device, "available_cores", lambda: 8)
+    record_worker_processes(sender=SimpleNamespace(concurrency=2))  # what the Celery worker sends before forking
+    try:
+        assert device.configure_threads() == 4 == torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
