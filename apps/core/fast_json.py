@@ -17,6 +17,8 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined]  # not in the stubs
 from rest_framework.renderers import JSONRenderer
 
+from apps.core import nul_safe
+
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 JSON_MAX_DEPTH = 1024  # orjson's fixed limit on nested arrays/objects when parsing (docs/limits.md)
 
@@ -34,17 +36,24 @@ def _fallback(value: Any) -> Any:
 
 
 class FastJSONField(models.JSONField):
-    """A JSONField encoded and decoded with orjson (same column type and stored text as JSONField)."""
+    """A JSONField encoded and decoded with orjson (same column type and stored text as JSONField). Strings with NUL
+    are stored escaped on every database (``nul_safe``), since Postgres cannot hold them."""
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
-        if value is None or connection.vendor != "sqlite":
+        if value is None:
             return super().get_db_prep_value(value, connection, prepared)
-        return dumps(value).decode()
+        encoded = dumps(value)
+        if nul_safe.needs_escaping(encoded):
+            value = nul_safe.escape(value)
+            encoded = dumps(value)
+        if connection.vendor != "sqlite":
+            return super().get_db_prep_value(value, connection, prepared)
+        return encoded.decode()
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None or connection.vendor != "sqlite" or not isinstance(value, str | bytes):
-            return super().from_db_value(value, expression, connection)
-        return orjson.loads(value)
+            return nul_safe.unescape(super().from_db_value(value, expression, connection))
+        return nul_safe.unescape(orjson.loads(value))
 
 
 class FastJSONRenderer(JSONRenderer):

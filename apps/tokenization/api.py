@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -20,9 +23,21 @@ from apps.tokenization.services import tokenize_submit
 from apps.uploads.text_decoding import decode_text_file
 
 
+class AnyUnicodeField(serializers.CharField):
+    """A CharField that keeps NUL and every other control character (DRF's CharField refuses NUL): the lab takes any
+    Unicode text. Storage escapes NUL where the database cannot hold it (apps/core/nul_safe.py)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
 class TokenizeInputSerializer(serializers.Serializer):
-    text = serializers.CharField(
-        required=False, allow_blank=True, trim_whitespace=False, help_text="The text to tokenize (or send `file`)."
+    text = AnyUnicodeField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The text to tokenize (or send `file`): any Unicode, control characters and NUL included.",
     )
     file = serializers.FileField(required=False, help_text="A text file (UTF-8, or an encoding that can be detected).")
     tokenizers = serializers.ListField(
@@ -36,6 +51,13 @@ class TokenizeInputSerializer(serializers.Serializer):
         allow_null=True,
         allow_blank=True,
         help_text="The tokenizer costs are relative to (default: the first).",
+    )
+    special_tokens = serializers.ChoiceField(
+        choices=["plain", "special"],
+        default="plain",
+        help_text="How special-token strings in the text (`<|endoftext|>`, `[CLS]`) are read: `plain` text (as "
+        "tiktoken's encode_ordinary), or `special` tokens where the tokenizer defines them (as AutoTokenizer, or "
+        'tiktoken encode(allowed_special="all")).',
     )
 
     def validate(self, attrs: dict) -> dict:
@@ -82,6 +104,7 @@ class TokenizeApi(APIView):
             text=text,
             tokenizers=data.validated_data["tokenizers"],
             baseline=data.validated_data.get("baseline") or None,
+            special_tokens=data.validated_data["special_tokens"],
             filename=filename,
             encoding=encoding,
         )

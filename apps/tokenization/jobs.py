@@ -18,5 +18,6 @@ def build_inputs(job: Job) -> dict[str, Any]:
         "text": upload_read_text(upload=job.input_upload),
         "tokenizers": tokenizers,
         "baseline": job.params.get("baseline"),
+        "special_tokens": job.params.get("special_tokens", "plain"),
         "custom": tokenizer_inputs_for_team(team=job.team, tokenizer_ids=tokenizers),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +28,14 @@ class TokenizeOutcome:
     ran_inline: bool
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _title(text: str, filename: str) -> str:
+    """A one-line label for the history: no control characters (a title column cannot hold NUL on Postgres)."""
     if filename:
-        return filename
-    first_line = " ".join(text.split())
+        return _CONTROLS.sub("", filename)[:200]
+    first_line = " ".join(_CONTROLS.sub(" ", text[:1000]).split())
     return first_line[:80] + ("…" if len(first_line) > 80 else "")
 
 
@@ -69,8 +74,10 @@ def tokenize_submit(
     baseline: str | None = None,
     filename: str = "",
     encoding: str = "utf-8",
+    special_tokens: str = "plain",
 ) -> TokenizeOutcome:
     tokenizers, baseline, size = tokenize_validate(text=text, tokenizers=tokenizers, baseline=baseline)
+    filename = _CONTROLS.sub("", filename)
     team = membership.team
     custom = tokenizer_inputs_for_team(team=team, tokenizer_ids=tokenizers)
     params: dict[str, Any] = {
@@ -79,11 +86,18 @@ def tokenize_submit(
         "bytes": size,
         "filename": filename,
         "encoding": encoding,
+        "special_tokens": special_tokens,
     }
     if size <= settings.TOKENIZE_SYNC_MAX_BYTES:
         started = timezone.now()
         t0 = time.perf_counter()
-        inputs = {"text": text, "tokenizers": tokenizers, "baseline": baseline, "custom": custom}
+        inputs = {
+            "text": text,
+            "tokenizers": tokenizers,
+            "baseline": baseline,
+            "custom": custom,
+            "special_tokens": special_tokens,
+        }
         try:
             result = tokenize_pipeline.run(inputs, lambda *args, **kwargs: None)
         except TokenizerError as exc:  # e.g. a team's own tokenizer crashed or ran out of time in its sandbox

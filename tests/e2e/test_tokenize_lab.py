@@ -9,6 +9,7 @@ import pytest
 import tiktoken
 
 from apps.accounts.models import Role
+from apps.jobs.models import Job
 from tests.e2e.conftest import E2E_SYNC_LIMIT, screenshot, sign_in
 from tests.factories import PASSWORD, add_member, make_team, make_user
 from workers.text_tokenizers.catalog import load_tokenizer
@@ -68,13 +69,44 @@ def test_paste_compare_hover_and_open_the_permalink(browser: Any, app_url: str) 
     screenshot(outsider, "permalink-outsider")
 
 
+# Records what the page shows while a job runs: a small job can finish faster than a poll from the test would look.
+WATCH_JOB_PROGRESS = """() => {
+  const seen = (window.__jobProgressSeen = { card: false, bar: false, progress: [] });
+  const look = () => {
+    const card = document.querySelector('[data-testid="job-progress"]');
+    if (!card) return;
+    seen.card = true;
+    const bar = card.querySelector('[role="progressbar"][data-testid="progress-bar"]');
+    if (bar) {
+      seen.bar = true;
+      seen.progress.push(Number(bar.getAttribute('data-progress')));
+    }
+  };
+  new MutationObserver(look).observe(document.body, { subtree: true, childList: true, attributes: true });
+}"""
+
+
 def test_large_text_runs_as_a_job_with_progress(browser: Any, app_url: str) -> None:
+    """Catches a large text answered in the request (no job card, no progress bar, no job in the URL to come back to)."""
     make_team("Big lab", make_user("carol"))
     page = sign_in(browser, app_url, "carol", PASSWORD)
     big = ("A long document. " * 40 + "\n") * (E2E_SYNC_LIMIT // 300)
     assert len(big.encode()) > E2E_SYNC_LIMIT
     page.get_by_test_id("text-input").fill(big)
+    page.evaluate(WATCH_JOB_PROGRESS)
     page.get_by_test_id("tokenize-button").click()
     page.get_by_test_id("result-panel").first.wait_for(timeout=60_000)
     assert page.get_by_test_id("error-banner").count() == 0
+    seen = page.evaluate("window.__jobProgressSeen")
+    assert seen["card"] and seen["bar"], seen
+    assert seen["progress"] and max(seen["progress"]) == 100, seen  # the bar ends full
+
+    # The job is in the URL, ran on the worker (not in the web request), and a reload shows it again.
+    match = re.search(r"[?&]job=([0-9a-f-]{36})", page.url)
+    assert match, page.url
+    job = Job.objects.get(pk=match.group(1))
+    assert job.status == "succeeded" and job.worker != "web (inline)" and job.input_upload is not None
     screenshot(page, "lab-job-result")
+    page.reload()
+    page.get_by_test_id("result-panel").first.wait_for(timeout=30_000)
+    assert page.get_by_test_id("job-progress").count() == 0 and match.group(1) in page.url

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from functools import lru_cache
+from itertools import accumulate
 
 import numpy as np
 import numpy.typing as npt
@@ -64,14 +65,25 @@ def _class_table() -> npt.NDArray[np.uint8]:
 
 def _icu_words(piece: str) -> list[tuple[int, int]]:
     """(start, end) character offsets of the words ICU finds in ``piece``."""
-    words = []
+    return _icu_words_of_pieces([piece])[0]
+
+
+def _icu_words_of_pieces(pieces: list[str]) -> list[list[tuple[int, int]]]:
+    """Words of each piece, from one ICU call over the pieces joined by newlines (creating a break iterator costs
+    about 0.1 ms; UAX #29 always breaks around a newline, WB3a/b, so the pieces do not affect each other)."""
+    found: list[list[tuple[int, int]]] = [[] for _ in pieces]
+    piece_ends = list(accumulate(len(piece) + 1 for piece in pieces))  # offset just past each piece's newline
+    number = 0
     at = 0
-    for segment in WordBreaker(piece, "root"):
+    for segment in WordBreaker("\n".join(pieces), "root"):
         end = at + len(segment)
+        while at >= piece_ends[number]:
+            number += 1
         if any(char.isalnum() for char in segment):
-            words.append((at, end))
+            base = piece_ends[number] - len(pieces[number]) - 1
+            found[number].append((at - base, end - base))
         at = end
-    return words
+    return found
 
 
 def _hard_words(text: str, begins: I64, stops: I64) -> tuple[I64, I64]:
@@ -82,7 +94,7 @@ def _hard_words(text: str, begins: I64, stops: I64) -> tuple[I64, I64]:
         dtype=np.int64,
         count=begins.size,
     )
-    found = [_icu_words(piece) for piece in distinct]
+    found = _icu_words_of_pieces(list(distinct))
     counts = np.fromiter((len(words) for words in found), dtype=np.int64, count=len(found))
     flat = np.asarray([span for words in found for span in words], dtype=np.int64).reshape(-1, 2)
     first = np.cumsum(counts) - counts

@@ -8,7 +8,7 @@ import { MAX_TOKENIZERS, TokenizerPicker, defaultSelection } from '../components
 import { useSubmitShortcut } from '../hooks/useSubmitShortcut';
 import { formatBytes, formatInt, utf8Length } from '../lib/format';
 import { SAMPLES } from '../lib/samples';
-import { Link, useLocation } from '../router';
+import { Link, navigate, useLocation } from '../router';
 import { loadStored, saveStored } from '../lib/storage';
 import { canWrite, useSession } from '../session';
 
@@ -115,13 +115,17 @@ export function LabPage() {
     const ctrl = new AbortController();
     abortRef.current = ctrl;
     setPhase({ kind: 'submitting' });
+    if (new URLSearchParams(window.location.search).has('job')) navigate('/', { replace: true }); // a new run, not that job
     try {
       const base = selected.includes(baseline) ? baseline : selected[0];
       const { status, data } = file
         ? await api.tokenizeFile(file, selected, base, ctrl.signal, specialTokens)
         : await api.tokenize({ text, tokenizers: selected, baseline: base, special_tokens: specialTokens }, ctrl.signal);
-      if (status === 202 || !isFinished(data.status)) setPhase({ kind: 'queued', job: data });
-      else if (data.status === 'succeeded') setPhase({ kind: 'done', job: data });
+      if (status === 202 || !isFinished(data.status)) {
+        setPhase({ kind: 'queued', job: data });
+        // The job in the URL: a reload, or the link sent to a teammate, follows the same job.
+        navigate(`/?job=${encodeURIComponent(data.id)}`, { replace: true });
+      } else if (data.status === 'succeeded') setPhase({ kind: 'done', job: data });
       else setPhase({ kind: 'error', error: new ApiError(status, data.error || `The job ${data.status}.`) });
     } catch (e) {
       if (isAbortError(e)) return;
@@ -132,6 +136,26 @@ export function LabPage() {
   useSubmitShortcut(submit);
 
   useEffect(() => () => abortRef.current?.abort(), []);
+
+  // Opened with ?job=<id> (a job started here before a reload): follow it, or show its result.
+  const jobInUrl = search.get('job');
+  useEffect(() => {
+    if (!jobInUrl) return;
+    const ctrl = new AbortController();
+    api
+      .job(jobInUrl, ctrl.signal)
+      .then((job) => {
+        if (job.status === 'succeeded') setPhase({ kind: 'done', job });
+        else if (!isFinished(job.status)) setPhase({ kind: 'queued', job });
+        else setPhase({ kind: 'error', error: new Error(job.error || `The job ${job.status}.`) });
+      })
+      .catch((e: unknown) => {
+        if (!isAbortError(e)) setPhase({ kind: 'error', error: e });
+      });
+    return () => ctrl.abort();
+    // Only on arrival: the URL changes to ?job= after a submit, whose phase is already set.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
 
   useEffect(() => {
     if (phase.kind === 'done' || phase.kind === 'queued') resultsRef.current?.scrollIntoView?.({ behavior: 'smooth', block: 'start' });

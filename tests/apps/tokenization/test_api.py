@@ -39,7 +39,7 @@ def test_sync_result_matches_the_library_and_is_saved(alice: tuple[APIClient, Te
     assert job["status"] == "succeeded" and job["kind"] == "tokenize"
     cl100k, llama = job["result"]["results"]
     load_tokenizer("tiktoken:cl100k_base")  # seeds tiktoken's offline cache
-    assert [t["id"] for t in cl100k["tokens"]] == tiktoken.get_encoding("cl100k_base").encode_ordinary(HARD_TEXT)
+    assert cl100k["tokens"]["ids"] == tiktoken.get_encoding("cl100k_base").encode_ordinary(HARD_TEXT)
     assert cl100k["stats"]["roundtrip"] is True
     assert cl100k["stats"]["relative_cost"] == 1.0
     assert llama["stats"]["relative_cost"] == pytest.approx(
@@ -99,7 +99,8 @@ def test_exports(alice: tuple[APIClient, Team]) -> None:
     import csv
 
     rows = list(csv.reader(io.StringIO(csv_response.content.decode())))
-    assert len(rows) == 1 + len(job["result"]["results"][0]["tokens"])
+    assert rows[0][0] == "# manifest" and json.loads(rows[0][1]) == job["result"]["manifest"]
+    assert len(rows) == 2 + len(job["result"]["results"][0]["tokens"]["ids"])
     assert client.get(f"/api/v1/jobs/{job['id']}/export/?format=xml").status_code == 400
 
 
@@ -154,7 +155,9 @@ def test_unpaired_surrogate_is_a_400(alice: tuple[APIClient, Team]) -> None:
     body = '{"text": "bad \\ud800 surrogate", "tokenizers": ["builtin:bytes"]}'
     response = client.post("/api/v1/tokenize/", data=body, content_type="application/json")
     assert response.status_code == 400
-    assert "unpaired surrogate escape such as \\ud800 (invalid Unicode) at line 1 column 15" in response.json()["message"]
+    assert (
+        "unpaired surrogate escape such as \\ud800 (invalid Unicode) at line 1 column 15" in response.json()["message"]
+    )
 
 
 def test_malformed_json_body_is_a_400(alice: tuple[APIClient, Team]) -> None:
@@ -179,3 +182,48 @@ def test_binary_upload_is_refused(alice: tuple[APIClient, Team]) -> None:
     response = client.post("/api/v1/tokenize/", {"file": upload, "tokenizers": ["builtin:bytes"]}, format="multipart")
     assert response.status_code == 400
     assert "binary" in response.json()["message"]
+
+
+def test_nul_and_control_characters_are_accepted_stored_and_read_back(alice: tuple[APIClient, Team]) -> None:
+    """Catches DRF's "Null characters are not allowed", and NUL stored raw (Postgres refuses \\u0000 in jsonb)."""
+    client, _ = alice
+    text = "nul\x00 bell\x07 esc\x1b[0m del\x7f \x01\x010 end"
+    job = tokenize(client, text=text, tokenizers=["tiktoken:cl100k_base", "builtin:chars"])
+    assert job["result"]["text"] == text
+    assert job["result"]["results"][1]["tokens"]["ids"] == [ord(c) for c in text]
+    stored = Job.objects.filter(pk=job["id"]).values_list("result", flat=True)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # the column's raw text: what Postgres would have been sent
+        cursor.execute("SELECT result, title FROM jobs_job WHERE id = %s", [job["id"].replace("-", "")])
+        raw, title = cursor.fetchone()
+    assert "\\u0000" not in raw and "\x00" not in raw and "\x00" not in title
+    assert stored[0]["text"] == text  # decoded on read
+    assert client.get(f"/api/v1/jobs/{job['id']}/").json()["result"]["text"] == text
+    exported = client.get(f"/api/v1/jobs/{job['id']}/export/?format=json")
+    assert json.loads(exported.content)["result"]["text"] == text
+
+
+def test_a_text_file_with_a_few_nul_bytes_is_text(alice: tuple[APIClient, Team]) -> None:
+    """Catches the binary-file check refusing UTF-8 text because it holds a NUL."""
+    client, _ = alice
+    upload = io.BytesIO(("a line of text\x00 with a NUL in it\n" * 10).encode())
+    upload.name = "nul.txt"
+    response = client.post("/api/v1/tokenize/", {"file": upload, "tokenizers": ["builtin:chars"]}, format="multipart")
+    assert response.status_code == 201, response.json()
+    assert response.json()["result"]["text"].count("\x00") == 10
+
+
+def test_special_tokens_are_a_per_request_choice(alice: tuple[APIClient, Team]) -> None:
+    """Catches the API dropping special_tokens (the result would always be read as plain text)."""
+    client, _ = alice
+    body = {"text": "Hi<|endoftext|>", "tokenizers": ["tiktoken:cl100k_base"]}
+    plain = tokenize(client, **body)
+    special = tokenize(client, **body, special_tokens="special")
+    load_tokenizer("tiktoken:cl100k_base")
+    encoding = tiktoken.get_encoding("cl100k_base")
+    assert plain["result"]["results"][0]["tokens"]["ids"] == encoding.encode_ordinary(body["text"])
+    assert special["result"]["results"][0]["tokens"]["ids"] == encoding.encode(body["text"], allowed_special="all")
+    assert special["result"]["special_tokens"] == special["params"]["special_tokens"] == "special"
+    response = client.post("/api/v1/tokenize/", {**body, "special_tokens": "all"}, format="json")
+    assert response.status_code == 400 and "special_tokens" in json.dumps(response.json())

@@ -1,0 +1,125 @@
+"""Where the time of one ``POST /api/v1/tokenize/`` goes, in-process (no HTTP server, no network).
+
+    .venv/bin/python -m bench.tokenize_profile [--size 1000] [--repeats 200] [--top 25]
+
+Runs the real Django stack (authentication, team resolution, validation, the pipeline, saving the Job row, rendering
+the JSON) through Django's test client against a throwaway SQLite database with the production settings' pragmas, and
+prints (1) a split of the median request into its stages, measured by timing each stage separately, and (2) cProfile's
+top functions by own time. Compare with bench/tokenize_bench.py, which adds the HTTP server and the client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.tokenize_bench import TOKENIZER, text_of
+
+
+def median_ms(fn: Callable[[], object], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=1000, help="text size in bytes")
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", default="tottime", help="cProfile sort key (tottime, cumulative)")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="tokenscope-profile-"))
+    from webapp.embedded_redis import EmbeddedRedis, free_port
+
+    redis = EmbeddedRedis(tmp / "redis", free_port(), persist=False).start()  # the throttle's cache lives there
+    try:
+        profile(args, tmp, redis.url)
+    finally:
+        redis.stop()
+
+
+def profile(args: argparse.Namespace, tmp: Path, redis_url: str) -> None:
+    os.environ.update(
+        REDIS_URL=redis_url,
+        JOB_CREATE_RATE="1000000/minute",  # the throttle still runs (one Redis round-trip) but never refuses
+        DJANGO_SETTINGS_MODULE="webapp.settings.local",
+        TOKENSCOPE_LOCAL_AUTOLOGIN="0",
+        DATABASE_URL=f"sqlite:///{tmp}/profile.sqlite3",
+        MEDIA_ROOT=str(tmp / "media"),
+        LOG_LEVEL="WARNING",
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from apps.accounts.services import api_token_create, team_create
+    from apps.core.fast_json import dumps
+    from apps.jobs.models import Job
+    from apps.jobs.serializers import JobSerializer
+    from workers.pipelines import tokenize as pipeline
+    from workers.text_tokenizers.catalog import load_tokenizer
+
+    call_command("migrate", verbosity=0)
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user("profile", password="profile-password-123")
+    team = team_create(name="Profile", owner=user)
+    key = api_token_create(user=user, name="profile")[1]
+    client = Client(HTTP_AUTHORIZATION=f"Token {key}", HTTP_HOST="127.0.0.1")
+    text = text_of(args.size)
+    body = {"text": text, "tokenizers": [TOKENIZER]}
+    tokenizer = load_tokenizer(TOKENIZER)
+    import tiktoken
+
+    encoding = tiktoken.get_encoding("cl100k_base")
+
+    def post() -> None:
+        response = client.post("/api/v1/tokenize/", body, content_type="application/json")
+        assert response.status_code == 201, response.content[:300]
+
+    for _ in range(10):
+        post()
+    result = pipeline.run({"text": text, "tokenizers": [TOKENIZER]}, None)
+    job = Job.objects.filter(team=team).first()
+    assert job is not None
+    stages = {
+        "library: tiktoken encode_ordinary": lambda: encoding.encode_ordinary(text),
+        "adapter encode (ids, offsets, kinds)": lambda: tokenizer.encode(text),
+        "pipeline run (+ stats, columns, manifest)": lambda: pipeline.run(
+            {"text": text, "tokenizers": [TOKENIZER]}, None
+        ),
+        "orjson of the result": lambda: dumps(result),
+        "Job row INSERT (ORM, WAL)": lambda: Job.objects.create(
+            team=team, owner=user, kind="tokenize", params={}, status="succeeded", result=result
+        ),
+        "JobSerializer(job).data": lambda: JobSerializer(job).data,
+        "whole request (test client, no HTTP)": post,
+    }
+    print(f"{args.size} bytes, {len(result['results'][0]['tokens']['ids'])} tokens, result {len(dumps(result))} B")
+    for name, fn in stages.items():
+        print(f"  {name:45s} {median_ms(fn, args.repeats):8.3f} ms (median of {args.repeats})")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(args.repeats):
+        post()
+    profiler.disable()
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats(args.sort).print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
