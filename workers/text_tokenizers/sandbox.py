@@ -9,8 +9,10 @@ process goes on serving everyone else. Built-in catalogue tokenizers do not come
 One child per loaded tokenizer, kept warm for the next request (at most ``MAX_PROCESSES`` per process, the least
 recently used is stopped first; idle ones are stopped after ``IDLE_S``). A child that died is started again on next use.
 Limits (environment, read when used; docs/limits.md):
-``TOKENIZER_SANDBOX_MEMORY_MB`` (address space of a child), ``TOKENIZER_SANDBOX_TIME_S`` + ``TOKENIZER_SANDBOX_TIME_PER_MB_S``
-(wall time of one encode/decode call), ``TOKENIZER_SANDBOX_LOAD_TIME_S`` (starting a child and loading the file).
+``TOKENIZER_SANDBOX_MEMORY_MB`` + ``TOKENIZER_SANDBOX_MEMORY_PER_MB`` (address space of a child during a call, per MiB
+of text), ``TOKENIZER_SANDBOX_TIME_S`` + ``TOKENIZER_SANDBOX_TIME_PER_MB_S`` (wall time of one encode/decode call),
+``TOKENIZER_SANDBOX_LOAD_TIME_S`` (starting a child and loading the file), ``TOKENIZER_SANDBOX_MAX_PROCESSES`` and
+``TOKENIZER_SANDBOX_IDLE_S`` (warm children kept per process).
 """
 
 from __future__ import annotations
@@ -321,7 +323,7 @@ class SandboxedTokenizer:
         index = index if index is not None else TextIndex(text)
         data = _utf8(text)
         reply, out = self._call(
-            {"op": "encode", "special": special},
+            {"op": "encode", "special": special, "progress": progress is not None},
             {"text": data},
             limit_s=time_limit_s or call_time_limit_s(data.size),
             doing="tokenizing",

@@ -99,7 +99,7 @@ def _special(header: dict[str, Any]) -> dict[str, Any]:
 def _encode(
     tokenizer: TextTokenizer, channel: _Channel, header: dict[str, Any], arrays: wire.Arrays
 ) -> tuple[dict[str, Any], wire.Arrays]:
-    last = [0.0]
+    last = [time.monotonic()]  # a short call sends no progress at all: one reply, one wake-up of the caller
 
     def progress(fraction: float) -> None:
         now = time.monotonic()
@@ -107,7 +107,8 @@ def _encode(
             last[0] = now
             channel.send({"progress": float(fraction)})
 
-    encoding = tokenizer.encode(_text(arrays), None, progress, **_special(header))
+    report = progress if header.get("progress") else None
+    encoding = tokenizer.encode(_text(arrays), None, report, **_special(header))
     starts, ends = encoding.byte_spans if encoding.byte_exact else encoding.char_spans
     reply = {
         "byte_exact": encoding.byte_exact,
