@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,11 @@ def test_full_run_saves_a_draft_the_speculative_pipeline_accepts(tmp_path: Path,
     assert progress == sorted(progress) and progress[-1] == 1.0
     assert any(partial and set(partial) == {"step", "loss", "acceptance_estimate"} for _, _, partial in reports)
 
+    run_manifest = summary["manifest"]  # the result's manifest: parameters, target files, the saved draft's hashes
+    assert run_manifest["parameters"]["seed"] == 1 and run_manifest["parameters"]["num_layers"] == 2
+    assert run_manifest["models"][0]["files"] and run_manifest["libraries"]["torch"]
+    saved = {f["name"]: f["sha256"] for f in run_manifest["output"]["files"]}
+    assert saved["model.safetensors"] == hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest()
     manifest = json.loads((out / "tokenscope_draft.json").read_text())
     assert manifest["target"] == str(target_dir) and manifest["steps"] == 250
     assert manifest["heldout_agreement_after"] == summary["agreement"]["after"]
