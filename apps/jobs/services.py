@@ -11,9 +11,10 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerUnavailable
 
 from apps.accounts.models import Team
-from apps.core.errors import Conflict
+from apps.core.errors import ApplicationError, Conflict
 from apps.core.fast_json import dumps
 from apps.jobs.events import job_event_send, job_partial_send, job_stream_expire
 from apps.jobs.kinds import job_kind
@@ -54,13 +55,22 @@ def job_dispatch(*, job: Job) -> None:
     from workers.tasks import run_job
 
     spec = job_kind(job.kind)
-    run_job.apply_async(
-        args=[str(job.id)],
-        queue=spec.queue,
-        task_id=str(job.id),
-        soft_time_limit=spec.time_limit_s,
-        time_limit=spec.hard_time_limit_s,
-    )
+    try:
+        run_job.apply_async(
+            args=[str(job.id)],
+            queue=spec.queue,
+            task_id=str(job.id),
+            soft_time_limit=spec.time_limit_s,
+            time_limit=spec.hard_time_limit_s,
+        )
+    except BrokerUnavailable as exc:  # after Celery's own publish retries
+        # The row is committed but no worker will ever see it: a job left 'queued' forever would be lost silently.
+        job_fail(job_id=job.id, error="The job queue could not be reached, so the job never started. Submit it again.")
+        raise ApplicationError(
+            "The job queue is unavailable right now, so nothing was started. Try again in a minute.",
+            status=503,
+            extra={"job_id": str(job.id)},
+        ) from exc
     Job.objects.filter(pk=job.pk).update(task_id=str(job.id))
 
 

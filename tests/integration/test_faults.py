@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 import redis
+from django.test import override_settings
 from websockets.exceptions import ConnectionClosed
 
 from apps.accounts.services import api_token_create
 from apps.jobs.models import Job, JobStatus
 from apps.uploads.models import Upload
 from tests.conftest import ManagedProcess, start_web, start_worker, wait_for
-from tests.factories import make_team, make_user
+from tests.factories import make_team, make_user, token_client
 from tests.integration.conftest import receive_until_final, step_job, ws_connect
 from webapp.embedded_redis import EmbeddedRedis, free_port
 
@@ -179,3 +180,26 @@ def test_a_web_process_killed_mid_request_leaves_no_half_saved_row_and_the_next_
         assert after["status"] == "queued" and str(after["id"]) in _queued_task_ids(embedded_redis)
     finally:
         web.stop()
+
+
+@override_settings(TOKENIZE_SYNC_MAX_BYTES=1000)
+def test_a_job_submitted_while_redis_is_down_is_refused_not_lost(embedded_redis_server: EmbeddedRedis) -> None:
+    """Catches a job stored as 'queued' while the broker is down: no worker would ever see it, and nothing would
+    ever fail it (the reaper only looks at running jobs). The caller gets a 503 that says to retry, the row says why
+    it never started, and once Redis is back the same request is queued."""
+    user = make_user("outage")
+    team = make_team("Outage team", user)
+    client = token_client(user, team)
+    body = {"text": PARAGRAPH * 50, "tokenizers": ["builtin:bytes"]}
+    embedded_redis_server.stop()
+    try:
+        refused = client.post("/api/v1/tokenize/", body, format="json")
+    finally:
+        embedded_redis_server.start()
+    assert refused.status_code == 503, refused.content
+    assert "Try again" in refused.json()["message"]
+    stored = Job.objects.get(team=team)
+    assert stored.status == JobStatus.FAILED and "never started" in stored.error
+    accepted = client.post("/api/v1/tokenize/", body, format="json")
+    assert accepted.status_code == 202, accepted.content
+    assert accepted.json()["id"] in _queued_task_ids(embedded_redis_server.url)
