@@ -20,6 +20,7 @@ from apps.core.sizes import format_mib
 from apps.core.throttling import JobCreationThrottle
 from apps.jobs.serializers import JobSerializer
 from apps.tokenization.services import tokenize_submit
+from apps.uploads.services import StoredBytes
 from apps.uploads.text_decoding import decode_text_file
 
 
@@ -86,7 +87,7 @@ class TokenizeApi(APIView):
         membership = team_for_request(request, min_role=Role.MEMBER)
         data = TokenizeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        filename, encoding = "", "utf-8"
+        filename, encoding, stored_as_is = "", "utf-8", None
         upload = data.validated_data.get("file")
         if upload is not None:
             if upload.size > settings.TOKENIZE_MAX_BYTES:
@@ -94,8 +95,11 @@ class TokenizeApi(APIView):
                     f"The file '{upload.name}' is {format_mib(upload.size)}; the limit is "
                     f"{format_mib(settings.TOKENIZE_MAX_BYTES)}. Split it into smaller files."
                 )
-            decoded = decode_text_file(upload.read(), filename=upload.name or "")
+            raw = upload.read()
+            decoded = decode_text_file(raw, filename=upload.name or "")
             text, filename, encoding = decoded.text, upload.name or "", decoded.encoding
+            if encoding == "utf-8":  # its bytes are the text's UTF-8: stored as they came, not re-encoded and copied
+                stored_as_is = StoredBytes(data=raw, file=upload)
         else:
             text = data.validated_data["text"]
         outcome = tokenize_submit(
@@ -107,6 +111,7 @@ class TokenizeApi(APIView):
             special_tokens=data.validated_data["special_tokens"],
             filename=filename,
             encoding=encoding,
+            stored_as_is=stored_as_is,
         )
         code = status.HTTP_201_CREATED if outcome.ran_inline else status.HTTP_202_ACCEPTED
         return Response(JobSerializer(outcome.job).data, status=code)

@@ -17,7 +17,7 @@ from apps.core.errors import ApplicationError, PayloadTooLarge
 from apps.core.sizes import format_mib
 from apps.jobs.models import Job, JobStatus
 from apps.jobs.services import job_create
-from apps.uploads.services import upload_create_text
+from apps.uploads.services import StoredBytes, upload_create_text
 from workers.pipelines import tokenize as tokenize_pipeline
 from workers.text_tokenizers.errors import TokenizerError
 
@@ -39,11 +39,13 @@ def _title(text: str, filename: str) -> str:
     return first_line[:80] + ("…" if len(first_line) > 80 else "")
 
 
-def tokenize_validate(*, text: str, tokenizers: list[str], baseline: str | None) -> tuple[list[str], str, int]:
+def tokenize_validate(
+    *, text: str, tokenizers: list[str], baseline: str | None, utf8_size: int | None = None
+) -> tuple[list[str], str, int]:
     if not text:
         raise ApplicationError("There is no text to tokenize: paste some text or upload a text file.")
     try:
-        size = len(text.encode("utf-8"))
+        size = utf8_size if utf8_size is not None else len(text.encode("utf-8"))
     except UnicodeEncodeError as exc:
         raise ApplicationError(
             f"The text contains an unpaired surrogate (invalid Unicode) at character {exc.start}; remove it and retry."
@@ -75,8 +77,13 @@ def tokenize_submit(
     filename: str = "",
     encoding: str = "utf-8",
     special_tokens: str = "plain",
+    stored_as_is: StoredBytes | None = None,
 ) -> TokenizeOutcome:
-    tokenizers, baseline, size = tokenize_validate(text=text, tokenizers=tokenizers, baseline=baseline)
+    """``stored_as_is``: the uploaded file when its bytes are exactly the text's UTF-8 (kept as the job's input)."""
+    utf8_size = len(stored_as_is.data) if stored_as_is is not None else None
+    tokenizers, baseline, size = tokenize_validate(
+        text=text, tokenizers=tokenizers, baseline=baseline, utf8_size=utf8_size
+    )
     filename = _CONTROLS.sub("", filename)
     team = membership.team
     custom = tokenizer_inputs_for_team(team=team, tokenizer_ids=tokenizers)
@@ -121,7 +128,9 @@ def tokenize_submit(
         )
         return TokenizeOutcome(job=job, ran_inline=True)
 
-    upload = upload_create_text(team=team, owner=user, text=text, filename=filename, encoding=encoding)
+    upload = upload_create_text(
+        team=team, owner=user, text=text, filename=filename, encoding=encoding, stored_as_is=stored_as_is
+    )
     job = job_create(
         team=team, owner=user, kind="tokenize", params=params, title=_title(text, filename), input_upload=upload
     )

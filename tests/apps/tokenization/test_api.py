@@ -227,3 +227,22 @@ def test_special_tokens_are_a_per_request_choice(alice: tuple[APIClient, Team]) 
     assert special["result"]["special_tokens"] == special["params"]["special_tokens"] == "special"
     response = client.post("/api/v1/tokenize/", {**body, "special_tokens": "all"}, format="json")
     assert response.status_code == 400 and "special_tokens" in json.dumps(response.json())
+
+
+@override_settings(TOKENIZE_SYNC_MAX_BYTES=100, FILE_UPLOAD_MAX_MEMORY_SIZE=0)
+def test_a_utf8_upload_is_stored_as_it_came(alice: tuple[APIClient, Team], django_capture_on_commit_callbacks) -> None:
+    """Catches the job's input differing from the uploaded bytes (re-encoded, BOM added or dropped, truncated)."""
+    client, _ = alice
+    payload = ("línea de texto 東京 🙂\r\n" * 50).encode()
+    upload = io.BytesIO(payload)
+    upload.name = "big.txt"
+    with django_capture_on_commit_callbacks():
+        response = client.post(
+            "/api/v1/tokenize/", {"file": upload, "tokenizers": ["builtin:bytes"]}, format="multipart"
+        )
+    assert response.status_code == 202, response.json()
+    job = Job.objects.get(pk=response.json()["id"])
+    assert job.input_upload is not None and job.params["encoding"] == "utf-8"
+    with job.input_upload.file.open("rb") as handle:
+        assert handle.read() == payload
+    assert job.input_upload.size_bytes == len(payload) == job.params["bytes"]
