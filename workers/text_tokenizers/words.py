@@ -28,6 +28,7 @@ from icu4py.breakers import WordBreaker
 I64 = npt.NDArray[np.int64]
 
 SEPARATOR, SIMPLE, EDGE, HARD = 0, 1, 2, 3
+DIRECT_MAX_CHARS = 4096  # shorter texts go to ICU whole
 _EDGE_PUNCTUATION = ".:',;\""  # Mid* and quote classes: they join letters/digits only when between them
 # ASCII characters of Word_Break=Other: a break on both sides whatever surrounds them (WB999), so a cut there
 # changes no word. ("_" is ExtendNumLet and joins words: it is not here.)
@@ -116,6 +117,9 @@ def word_char_spans(text: str) -> tuple[I64, I64]:
     if not text:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
+    if len(text) <= DIRECT_MAX_CHARS:  # one ICU pass costs less than the numpy set-up below
+        spans = np.asarray(_icu_words(text), dtype=np.int64).reshape(-1, 2)
+        return spans[:, 0].copy(), spans[:, 1].copy()
     classes = _class_table()[np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)]
     solid = classes != SEPARATOR
     edges = np.diff(solid.view(np.int8), prepend=np.int8(0), append=np.int8(0))

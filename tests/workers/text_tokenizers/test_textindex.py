@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.workers.text_tokenizers.hard_texts import HARD_TEXTS
-from workers.text_tokenizers import TextIndex, TokenizerError
+from workers.text_tokenizers import TextIndex, TokenizerError, words
 
 ALL_SPACES = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
 # Characters that share a lead byte with multi-byte spaces but are not spaces (©, ’, 、, ᚁ, \u2060).
@@ -28,8 +28,10 @@ def words_as_chars(index: TextIndex) -> list[str]:
 
 
 @pytest.mark.parametrize("name", [*HARD_TEXTS, "all"])
-def test_words_are_icus_word_segments_of_the_whole_text(name: str) -> None:
+@pytest.mark.parametrize("path", ["pieces", "direct"])
+def test_words_are_icus_word_segments_of_the_whole_text(name: str, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Catches the fast path (pieces known to be one word, ICU once per distinct piece) drifting from ICU itself."""
+    monkeypatch.setattr(words, "DIRECT_MAX_CHARS", 0 if path == "pieces" else 10**9)
     text = "\n".join(HARD_TEXTS.values()) * 3 if name == "all" else HARD_TEXTS[name]
     index = TextIndex(text)
     assert words_as_chars(index) == icu_words(text)

@@ -6,8 +6,15 @@ import pytest
 
 from tests.workers.text_tokenizers.conftest import require
 from workers.text_tokenizers import TextIndex
+from workers.text_tokenizers import words as words_module
 from workers.text_tokenizers.stats import token_stats
 from workers.text_tokenizers.words import SEGMENTER, word_char_spans
+
+
+@pytest.fixture(autouse=True, params=["pieces", "direct"])
+def segmenter_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs through both paths: ICU on the whole text, and the per-piece fast path of long texts."""
+    monkeypatch.setattr(words_module, "DIRECT_MAX_CHARS", 0 if request.param == "pieces" else 10**9)
 
 
 def words(text: str) -> list[str]:
