@@ -86,7 +86,7 @@ def test_a_hub_id_without_a_hub_is_refused_fast(monkeypatch: pytest.MonkeyPatch,
         started = time.perf_counter()
         with pytest.raises(TokenizerError, match="upload the file instead"):
             load_hf("hf:tokenscope-test/no-such-tokenizer")
-        assert time.perf_counter() - started < 0.5  # the probe's answer is remembered, not asked again
+        assert time.perf_counter() - started < 1.0  # the probe's answer is remembered, not asked again (1.5 s)
 
 
 def test_the_default_hub_address_is_refused_fast_on_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,9 +123,6 @@ def test_a_tokenizer_already_in_the_hub_cache_loads_without_the_network(
     (snapshot / "tokenizer.json").write_text(tokenizer.to_str())
     (online_with_an_empty_cache / "models--org--cached-tok" / "refs").mkdir()
     (online_with_an_empty_cache / "models--org--cached-tok" / "refs" / "main").write_text("abc123")
-    with silent_hub() as silent:
-        use_endpoint(monkeypatch, silent)
-        started = time.perf_counter()
-        loaded = load_hf("hf:org/cached-tok")
-        assert time.perf_counter() - started < 0.5
+    use_endpoint(monkeypatch, closed_port_url())  # any question to the hub would fail: the cache must answer alone
+    loaded = load_hf("hf:org/cached-tok")
     assert loaded.encode("hello world").ids.tolist() == [1, 2]
