@@ -139,6 +139,16 @@ def _tokenizer_upload(world: World, user: User, team: str) -> Call:
     return Call("POST", "/api/v1/tokenizers/", {"name": f"tiny {next(world.counter)}", "file": upload}, "multipart")
 
 
+def _rerun(world: World, user: User, team: str) -> Call:
+    """A finished tokenization of the team (with its manifest) to re-run, made through the API by its owner."""
+    owner = world.users[_owner_of(team)]
+    made = client_for(world, _persona_of(world, owner), team).post(
+        "/api/v1/tokenize/", {"text": f"rerun {next(world.counter)}", "tokenizers": ["builtin:bytes"]}, format="json"
+    )
+    assert made.status_code == 201, made.content[:300]
+    return Call("POST", f"/api/v1/jobs/{made.json()['id']}/rerun/")
+
+
 SPECULATIVE = {"target": "smollm2-135m-instruct", "drafter": {"kind": "prompt_lookup"}, "prompt": "a b a b a b"}
 
 MATRIX: dict[str, Entry] = {
@@ -188,6 +198,7 @@ MATRIX: dict[str, Entry] = {
         frozenset({200}),
         min_role=Role.MEMBER,
     ),
+    "jobs_rerun": Entry(_rerun, frozenset({201}), min_role=Role.MEMBER),
     "jobs_export": Entry(
         lambda world, user, team: Call("GET", f"/api/v1/jobs/{world.job(team, result=True).id}/export/?format=csv"),
         frozenset({200}),
