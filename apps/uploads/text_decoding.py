@@ -1,7 +1,8 @@
 """Turn an uploaded file's bytes into text, or refuse it with a message that names the file and says what to do.
 
-In order: a byte-order mark (UTF-8/16/32) is taken as it is; then UTF-8; then UTF-16/32 without a BOM (text with
-NUL bytes, when charset-normalizer recognises it); any other file with NUL bytes is binary. Other text is detected with
+In order: a byte-order mark (UTF-8/16/32) is taken as it is. A file with NUL bytes in its first 8 KiB is UTF-16/32
+without a BOM when charset-normalizer recognises it, or UTF-8 text when it decodes as UTF-8 with at most one NUL byte
+in ten there; any other is binary. Then UTF-8. Other text is detected with
 charset-normalizer, whose guess is kept only when it is unambiguous: a multi-byte encoding (Shift-JIS, GB18030, …), or
 a single-byte code page for a language it recognises (Cyrillic cp1251, Polish cp1250, …) that Windows-1252 does not
 explain equally well. Everything else that reads as clean text in Windows-1252 (the superset of Latin-1 that browsers

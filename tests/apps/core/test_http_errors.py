@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -99,3 +100,12 @@ def test_csrf_failure_view_answers_json_under_api_and_html_elsewhere() -> None:
 
     request = RequestFactory().post("/api/v1/anything/")
     assert_error_shape(csrf_failure(request, reason="CSRF cookie not set."), 403, "CSRF cookie not set.")
+
+
+def test_an_upload_over_the_text_limit_names_the_file_and_uses_mib(alice: tuple[APIClient, Team]) -> None:
+    """Catches "52.4 MB; the limit is 52 MB" (decimal MB against a binary limit) and messages naming no file."""
+    client, _ = alice
+    upload = io.BytesIO(b"a" * 54_945_382)  # 52.4 MiB (54.9 MB) against the 50 MiB limit
+    upload.name = "big notes.txt"
+    response = client.post("/api/v1/tokenize/", {"file": upload, "tokenizers": ["builtin:bytes"]}, format="multipart")
+    assert_error_shape(response, 413, "The file 'big notes.txt' is 52.4 MiB; the limit is 50 MiB.")
