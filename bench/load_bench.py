@@ -250,7 +250,9 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}"
 
 
-def report(levels: list[LevelResult], fanout: FanoutResult, drain: DrainResult, web_processes: int) -> str:
+def report(
+    levels: list[LevelResult], fanout: FanoutResult, drain: DrainResult, web_processes: int, load: tuple[float, float]
+) -> str:
     rows = []
     for level in levels:
         done = len(level.latencies)
@@ -273,8 +275,8 @@ def report(levels: list[LevelResult], fanout: FanoutResult, drain: DrainResult, 
     parts = [
         f"Server: `web_command` with {web_processes} web processes (uvicorn), one Celery worker with 2 processes, "
         "SQLite, the bundled Redis; clients in one more process on the same machine. **The machine is a shared 2-core "
-        "box under load from other work running at the same time**: absolute numbers are low and noisy; read the "
-        "ratios.",
+        f"box under load from other work running at the same time** (1-minute load average {load[0]:.1f} when the "
+        f"run started, {load[1]:.1f} when it ended): absolute numbers are low and noisy.",
         "",
         "**Tokenize requests** (1 kB, `tiktoken:cl100k_base`, answered in the request; keep-alive clients):",
         "",
@@ -345,6 +347,7 @@ def main() -> None:
     args = parser.parse_args()
     per_client = {1: 20, 10: 4, 50: 2} if args.quick else {1: 100, 10: 30, 50: 10}
     env = {"JOB_CREATE_RATE": "", "TOKENIZE_SYNC_MAX_BYTES": str(SYNC_LIMIT)}
+    load_before = os.getloadavg()[0]
     with started_stack(extra_env=env, worker_concurrency=2) as stack:
         django_in_this_process(stack)
         from webapp.devstack import web_processes
@@ -359,7 +362,7 @@ def main() -> None:
         print("websockets done", flush=True)
         drain = job_drain(stack, 100 if args.quick else 1000)
         print("drain done", flush=True)
-        body = report(levels, fanout, drain, web_processes())
+        body = report(levels, fanout, drain, web_processes(), (load_before, os.getloadavg()[0]))
         print(body, flush=True)
         if not args.no_write:
             write_section("load", body)
