@@ -5,7 +5,8 @@ Each operation gets, besides what its view declares:
 * 400 when it reads a request body or query parameters (invalid input; ``extra.fields`` names the field);
 * 401, 403 and 404 when it needs a signed-in user (no credentials; a role too low or a missing CSRF token; an object
   or team that is not the caller's: another team's objects are reported as not found);
-* 403 for an unsafe method open to anyone (a session request without its CSRF token);
+* for an operation open to anyone: 401 (an API token that is sent is still checked) and, for an unsafe method, 403 (a
+  session request without its CSRF token);
 * 413 when it reads a body (over the size limits in docs/limits.md);
 * 429 with ``Retry-After`` when a rate limit applies to it (apps/core/throttling.py).
 
@@ -63,8 +64,10 @@ class AutoSchema(SpectacularAutoSchema):
             statuses[401] = "Not signed in: send the session cookie or `Authorization: Token <key>`."
             statuses[403] = "Not allowed: your role in the team is too low, or a session request lacks its CSRF token."
             statuses[404] = "Not found: no such object or team among yours (other teams' objects are not confirmed)."
-        elif self.method in _UNSAFE:
-            statuses[403] = "A session request without its CSRF token."
+        else:  # open to anyone, but credentials that are sent are still checked
+            statuses[401] = "An API token was sent but is unknown or revoked."
+            if self.method in _UNSAFE:
+                statuses[403] = "A session request without its CSRF token."
         if has_body:
             statuses[413] = "The request body or an uploaded file is over its size limit (docs/limits.md)."
         if self.method in _UNSAFE and any(isinstance(t, JobCreationThrottle) for t in self.view.get_throttles()):

@@ -532,7 +532,7 @@ export interface components {
              * @description tokenizer.json, SentencePiece .model or .tiktoken
              */
             file?: string;
-            /** @description Hugging Face id or local folder */
+            /** @description Hugging Face hub id (owner/name), or a folder under TOKENSCOPE_ALLOWED_MODEL_ROOTS */
             hf_id?: string;
         };
         User: {
@@ -573,6 +573,15 @@ export interface operations {
             };
             /** @description Invalid input: `message` says what to change; `extra.fields` lists the fields. */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description An API token was sent but is unknown or revoked. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
