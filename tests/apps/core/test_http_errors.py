@@ -123,3 +123,11 @@ def test_public_login_with_a_revoked_token_is_a_documented_401() -> None:
     assert_error_shape(response, 401, "unknown or was revoked")
     schema = yaml.safe_load((REPO / "docs" / "openapi.yaml").read_text())
     assert "401" in schema["paths"]["/api/v1/auth/login/"]["post"]["responses"]
+
+
+def test_a_form_with_too_many_fields_is_a_400(alice: tuple[APIClient, Team]) -> None:
+    """Catches the 500 of Django's TooManyFieldsSent (more than DATA_UPLOAD_MAX_NUMBER_FIELDS form fields)."""
+    client, _ = alice
+    body = "&".join(f"f{i}=x" for i in range(1001)) + "&tokenizers=builtin:bytes&text=hi"
+    response = client.post("/api/v1/tokenize/", data=body, content_type="application/x-www-form-urlencoded")
+    assert_error_shape(response, 400, "too many fields")
