@@ -4,7 +4,9 @@ authentication in the ``Authorization`` header, refusals with close codes and re
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from apps.accounts.services import api_token_create
 from apps.jobs.models import Job
 from apps.jobs.services import job_create
 from tests.conftest import ManagedProcess, start_web
-from tests.factories import make_team, make_user
+from tests.factories import PASSWORD, make_team, make_user
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -58,6 +60,23 @@ def test_script_with_a_token_header_and_no_origin_gets_the_snapshot(web: str) ->
         assert snapshot["type"] == "job.snapshot" and snapshot["job"]["id"] == str(job.id)
         socket.send(json.dumps({"type": "ping"}))
         assert json.loads(socket.recv(timeout=10)) == {"type": "pong"}
+
+
+def test_browser_with_its_session_cookie_and_same_origin_gets_the_snapshot(web: str) -> None:
+    """Catches: the browser's route (cookie from the login endpoint, its own Origin) refused by the new checks."""
+    job, _ = job_and_key("ws-browser")
+    http = web.replace("ws://", "http://")
+    login = urllib.request.Request(
+        f"{http}/api/v1/auth/login/",
+        data=json.dumps({"username": "ws-browser", "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(login, timeout=10) as response:
+        cookies = SimpleCookie("; ".join(response.headers.get_all("Set-Cookie")))
+    cookie = f"sessionid={cookies['sessionid'].value}"
+    with connect(f"{web}/ws/jobs/{job.id}/", origin=Origin(http), additional_headers={"Cookie": cookie}) as socket:
+        snapshot = json.loads(socket.recv(timeout=10))
+    assert snapshot["type"] == "job.snapshot" and snapshot["job"]["id"] == str(job.id)
 
 
 def test_wrong_token_is_closed_with_4401_and_a_reason(web: str) -> None:
