@@ -281,6 +281,7 @@ class SandboxedTokenizer:
         self._has_decode_bytes = bool(reply.get("decode_bytes"))
         self._parses_specials = bool(reply.get("parses_specials"))
         self.source_files: tuple[str, ...] = tuple(str(f) for f in reply.get("source_files") or ())
+        self.adapter_class = str(reply.get("adapter_class") or "")  # the adapter running in the child (for manifests)
         flat = arrays["token_bytes"].tobytes()
         offsets = arrays["token_offsets"].tolist()
         self._token_bytes = [flat[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]

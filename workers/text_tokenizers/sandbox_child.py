@@ -77,6 +77,7 @@ def _load(request: dict[str, Any]) -> tuple[TextTokenizer, dict[str, Any], wire.
         "decode_bytes": has_decode_bytes,
         "parses_specials": bool(getattr(tokenizer, "parses_specials", False)),
         "source_files": list(getattr(tokenizer, "source_files", ())),
+        "adapter_class": type(tokenizer).__name__,
         "probes": probe_texts_for(request["kind"], request["path"]) if request.get("probes") else [],
     }
     arrays: wire.Arrays = {

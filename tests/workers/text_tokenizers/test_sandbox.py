@@ -67,6 +67,8 @@ def test_sandboxed_results_equal_in_process_results(tmp_path: Path, kind: str, r
     local = open_custom("custom:x", str(path), kind, "x")
     with SandboxedTokenizer(Source("custom:x", str(path), kind, "x"), pooled=False) as remote:
         assert remote.spec == local.spec
+        assert remote.adapter_class == type(local).__name__
+        assert remote.source_files == tuple(getattr(local, "source_files", ()))  # hashed into result manifests
         want, got = local.encode(SAMPLE), remote.encode(SAMPLE)
         assert got.ids.tolist() == want.ids.tolist()
         assert got.starts.tolist() == want.starts.tolist() and got.ends.tolist() == want.ends.tolist()
