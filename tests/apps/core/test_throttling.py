@@ -62,3 +62,17 @@ def test_production_has_a_rate_and_tests_switch_it_off() -> None:
 
     assert rest.JOB_CREATE_RATE == "60/minute"
     assert rest.CACHES["throttle"]["BACKEND"].endswith("RedisCache")
+
+
+def test_an_unreachable_counter_store_does_not_refuse_jobs() -> None:
+    """Catches a 500 on every job creation while Redis is down (the limit fails open, and says so in the log)."""
+    from webapp.embedded_redis import free_port
+
+    dead = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": f"redis://127.0.0.1:{free_port()}/1"}
+    caches_setting = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "throttle": dead}
+    alice = make_user("alice")
+    client = token_client(alice, make_team("Alice lab", alice))
+    with override_settings(JOB_CREATE_RATE="1/minute", CACHES=caches_setting):
+        for _ in range(2):
+            response = client.post("/api/v1/tokenize/", {"text": "hi", "tokenizers": ["builtin:bytes"]}, format="json")
+            assert response.status_code == 201, response.content

@@ -50,5 +50,9 @@ JOB_CREATE_RATE = env.str("JOB_CREATE_RATE", default="60/minute")
 # Rate-limit counters are shared by every web process: they live in Redis (logical database 1).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "throttle": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_db_url(1)},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": redis_db_url(1),
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},  # a dead Redis costs a request 1 s, not more
+    },
 }
