@@ -1,5 +1,7 @@
 """Django REST Framework and drf-spectacular (the OpenAPI contract)."""
 
+from typing import Any
+
 from webapp.settings.env import env
 from webapp.settings.integrations.redis import redis_db_url
 
@@ -48,7 +50,7 @@ CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
 # Per-user limit on starting jobs (apps/core/throttling.py; docs/limits.md); empty switches it off.
 JOB_CREATE_RATE = env.str("JOB_CREATE_RATE", default="60/minute")
 # Rate-limit counters are shared by every web process: they live in Redis (logical database 1).
-CACHES = {
+CACHES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "throttle": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
