@@ -1,0 +1,242 @@
+"""The batched forward behind ``compute_quantities``: one forward per model per text.
+
+Batching and padding: texts are tokenized one by one (the tokenizer's own special tokens, as the official scripts
+tokenize), sorted by length so a batch holds texts of similar lengths, and right-padded to the batch's longest text
+with an attention mask. With right padding every real token keeps the position ids and the causal context it has
+alone, so a padded row's logits equal the text's unbatched logits (tested to 1e-5 in float32); the padded positions
+are never read. A batch is bounded by ``batch_size`` texts and by ``LOGITS_BUDGET_BYTES`` of float32 logits
+(Gemma 3's 262k-token vocabulary makes logits, not weights, the memory peak), and the per-token statistics are
+reduced in chunks of positions for the same reason.
+
+Length rule: a text longer than ``max_tokens`` (or the model's context, if smaller) keeps its first tokens; the
+result says ``truncated``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from workers.detection.errors import DetectionInputError
+from workers.detection.frequency import tokenizer_fingerprint
+from workers.detection.quantities import PairQuantities, Report, TokenQuantities
+
+LOGITS_BUDGET_BYTES = 1 << 30
+"""At most this many bytes of float32 logits per model per batch."""
+STATS_CHUNK_ELEMENTS = 1 << 24
+"""Positions x vocabulary reduced at once when computing the per-token statistics."""
+
+
+@dataclass
+class _Encoded:
+    index: int
+    text: str
+    ids: list[int]
+    offsets: list[tuple[int, int]] | None
+    n_text_tokens: int
+    truncated: bool
+
+
+def context_length(model: Any) -> int | None:
+    config = getattr(model, "config", None)
+    if config is None:
+        return None
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    value = getattr(text_config, "max_position_embeddings", None)
+    return value if isinstance(value, int) and value > 0 else None
+
+
+def encode_texts(tokenizer: Any, texts: list[str], limit: int) -> list[_Encoded]:
+    """Tokenize each text; fewer than 2 tokens (nothing to predict) is a DetectionInputError."""
+    if not texts:
+        raise DetectionInputError("no texts to score")
+    with_offsets = bool(getattr(tokenizer, "is_fast", False))
+    encoded: list[_Encoded] = []
+    for index, text in enumerate(texts):
+        if not isinstance(text, str) or not text:
+            raise DetectionInputError(f"text {index} is empty")
+        enc = tokenizer(text, add_special_tokens=True, return_offsets_mapping=with_offsets)
+        ids = [int(t) for t in enc["input_ids"]]
+        if len(ids) < 2:
+            raise DetectionInputError(
+                f"text {index} has {len(ids)} token(s); at least 2 are needed (the first token is not predicted)"
+            )
+        offsets = [(int(a), int(b)) for a, b in enc["offset_mapping"]] if with_offsets else None
+        truncated = len(ids) > limit
+        encoded.append(
+            _Encoded(
+                index=index,
+                text=text,
+                ids=ids[:limit],
+                offsets=offsets[:limit] if offsets is not None else None,
+                n_text_tokens=len(ids),
+                truncated=truncated,
+            )
+        )
+    return encoded
+
+
+def _batches(encoded: list[_Encoded], batch_size: int, vocab: int) -> list[list[_Encoded]]:
+    by_length = sorted(encoded, key=lambda e: len(e.ids), reverse=True)
+    max_tokens = max(1, LOGITS_BUDGET_BYTES // (4 * vocab))
+    batches: list[list[_Encoded]] = []
+    current: list[_Encoded] = []
+    for item in by_length:
+        longest = len(current[0].ids) if current else len(item.ids)
+        if current and (len(current) == batch_size or (len(current) + 1) * longest > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(item)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _logits(model: Any, batch: list[_Encoded], pad_id: int) -> Any:
+    import torch
+
+    device = next(model.parameters()).device
+    width = len(batch[0].ids)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, item in enumerate(batch):
+        input_ids[row, : len(item.ids)] = torch.tensor(item.ids)
+        mask[row, : len(item.ids)] = 1
+    with torch.inference_mode():
+        out = model(input_ids=input_ids.to(device), attention_mask=mask.to(device), use_cache=False)
+    return out.logits
+
+
+def _own_stats(logits: Any, labels: Any) -> dict[str, np.ndarray]:
+    """Per-position statistics of one model's logits [L, V] for the tokens ``labels`` [L]."""
+    import torch
+
+    parts: dict[str, list[Any]] = {key: [] for key in ("logp", "rank", "entropy", "mu", "sigma2", "max_logp")}
+    step = max(1, STATS_CHUNK_ELEMENTS // logits.shape[-1])
+    for start in range(0, logits.shape[0], step):
+        chunk = logits[start : start + step].float()
+        target = labels[start : start + step]
+        lp = torch.log_softmax(chunk, dim=-1)
+        p = lp.exp()
+        mu = (p * lp).sum(-1)
+        target_logit = chunk.gather(-1, target[:, None])
+        parts["logp"].append(lp.gather(-1, target[:, None])[:, 0])
+        parts["rank"].append((chunk > target_logit).sum(-1) + 1)
+        parts["entropy"].append(-mu)
+        parts["mu"].append(mu)
+        parts["sigma2"].append((p * lp.square()).sum(-1) - mu.square())
+        parts["max_logp"].append(lp.max(-1).values)
+    result = {key: torch.cat(values).cpu().numpy() for key, values in parts.items()}
+    return {key: value.astype(np.int64 if key == "rank" else np.float64) for key, value in result.items()}
+
+
+def _cross_stats(scorer: Any, sampler: Any) -> tuple[np.ndarray, np.ndarray]:
+    """E and Var over v ~ softmax(sampler) of log_softmax(scorer)[v], per position (both [L, V])."""
+    import torch
+
+    means, variances = [], []
+    step = max(1, STATS_CHUNK_ELEMENTS // scorer.shape[-1])
+    for start in range(0, scorer.shape[0], step):
+        lp = torch.log_softmax(scorer[start : start + step].float(), dim=-1)
+        q = torch.softmax(sampler[start : start + step].float(), dim=-1)
+        mean = (q * lp).sum(-1)
+        means.append(mean)
+        variances.append((q * lp.square()).sum(-1) - mean.square())
+    return (
+        torch.cat(means).cpu().numpy().astype(np.float64),
+        torch.cat(variances).cpu().numpy().astype(np.float64),
+    )
+
+
+def _quantities(item: _Encoded, stats: dict[str, np.ndarray], tokenizer: Any, name: str, fp: str) -> TokenQuantities:
+    ids = np.asarray(item.ids, dtype=np.int64)
+    covered = item.text
+    if item.truncated:
+        covered = item.text[: item.offsets[-1][1]] if item.offsets else tokenizer.decode(item.ids)
+    return TokenQuantities(
+        model_name=name,
+        tokenizer_hash=fp,
+        text=covered,
+        token_ids=ids,
+        tokens=[str(t) for t in tokenizer.convert_ids_to_tokens(item.ids[1:])],
+        offsets=item.offsets[1:] if item.offsets is not None else None,
+        logp=stats["logp"],
+        rank=stats["rank"],
+        entropy=stats["entropy"],
+        mu=stats["mu"],
+        sigma2=stats["sigma2"],
+        max_logp=stats["max_logp"],
+        truncated=item.truncated,
+        n_text_tokens=item.n_text_tokens,
+    )
+
+
+def _name(model: Any, name: str | None) -> str:
+    config = getattr(model, "config", None)
+    return name or str(getattr(config, "name_or_path", "") or type(model).__name__)
+
+
+def run_quantities(
+    model: Any,
+    second: Any | None,
+    tokenizer: Any,
+    texts: list[str],
+    batch_size: int,
+    max_tokens: int,
+    report: Report | None,
+    name: str | None,
+    second_info: tuple[Any, str | None] | None,
+) -> list[tuple[TokenQuantities, PairQuantities | None]]:
+    import torch
+
+    if batch_size < 1:
+        raise DetectionInputError(f"batch_size must be at least 1, got {batch_size}")
+    fingerprint = tokenizer_fingerprint(tokenizer)
+    limits = [max_tokens, context_length(model) or max_tokens]
+    second_name = ""
+    if second is not None:
+        assert second_info is not None
+        second_tokenizer, second_label = second_info
+        if tokenizer_fingerprint(second_tokenizer) != fingerprint:
+            raise DetectionInputError(
+                "the two models use different tokenizers; Binoculars and two-model Fast-DetectGPT need a pair that "
+                "shares one (the same vocabulary)"
+            )
+        limits.append(context_length(second) or max_tokens)
+        second_name = _name(second, second_label)
+    limit = min(limits)
+    if limit < 2:
+        raise DetectionInputError(f"max_tokens must be at least 2, got {max_tokens}")
+    encoded = encode_texts(tokenizer, texts, limit)
+    vocab = int(getattr(getattr(model, "config", None), "vocab_size", 0) or len(tokenizer))
+    if second is not None:
+        vocab += int(getattr(second.config, "vocab_size", 0) or len(tokenizer))
+    pad_id = next(t for t in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if t is not None)
+    model_name = _name(model, name)
+    results: dict[int, tuple[TokenQuantities, PairQuantities | None]] = {}
+    batches = _batches(encoded, batch_size, vocab)
+    for done, batch in enumerate(batches, start=1):
+        logits = _logits(model, batch, pad_id)
+        second_logits = _logits(second, batch, pad_id) if second is not None else None
+        for row, item in enumerate(batch):
+            length = len(item.ids)
+            labels = torch.tensor(item.ids[1:], device=logits.device)
+            own = _quantities(item, _own_stats(logits[row, : length - 1], labels), tokenizer, model_name, fingerprint)
+            pair = None
+            if second_logits is not None:
+                a = logits[row, : length - 1]
+                b = second_logits[row, : length - 1].to(a.device)
+                width = min(a.shape[-1], b.shape[-1])  # as Fast-DetectGPT: padded vocabularies cut to the shorter
+                other = _quantities(item, _own_stats(b, labels), tokenizer, second_name, fingerprint)
+                mu_ab, var_ab = _cross_stats(a[:, :width], b[:, :width])
+                mu_ba, var_ba = _cross_stats(b[:, :width], a[:, :width])
+                pair = PairQuantities(
+                    second=other, mu_a_under_b=mu_ab, var_a_under_b=var_ab, mu_b_under_a=mu_ba, var_b_under_a=var_ba
+                )
+            results[item.index] = (own, pair)
+        del logits, second_logits
+        if report is not None:
+            report(done / len(batches), f"scored {sum(len(b) for b in batches[:done])} of {len(encoded)} texts")
+    return [results[i] for i in range(len(encoded))]
