@@ -12,6 +12,7 @@ a dictionary lookup and one ``stat`` per file.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import importlib.metadata
@@ -357,8 +358,12 @@ def tokenize_manifest(inputs: Mapping[str, Any], text_sha256: str) -> dict[str, 
     )
 
 
-def speculative_manifest(parameters: Mapping[str, Any], target: Any, draft: Any | None) -> dict[str, Any]:
-    """The speculative pipeline's manifest: ``parameters`` is its parsed ``Params`` as a dict."""
+def speculative_manifest(
+    parameters: Mapping[str, Any], target: Any, draft: Any | None, engine: Any | None = None
+) -> dict[str, Any]:
+    """The speculative pipeline's manifest: ``parameters`` is its parsed ``Params`` as a dict; ``engine`` the decoding
+    engine's config dataclass (``MethodConfig`` or ``TreeMethodConfig``: the effective settings, defaults included,
+    such as the EOS ids and a tree method's budget)."""
     models = [model_identity("target", str(parameters["target"]), target)]
     if draft is not None:
         models.append(model_identity("draft", str((parameters.get("drafter") or {}).get("model")), draft))
@@ -369,6 +374,9 @@ def speculative_manifest(parameters: Mapping[str, Any], target: Any, draft: Any 
         runtime={**torch_runtime(models[0]["device"]), "dtype": models[0]["dtype"]},
         seed=int(parameters["seed"]),
         models=models,
+        engine=dataclasses.asdict(engine)
+        if dataclasses.is_dataclass(engine) and not isinstance(engine, type)
+        else None,
     )
 
 

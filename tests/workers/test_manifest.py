@@ -151,6 +151,8 @@ def test_speculative_manifest_records_models_runtime_and_parameters(model_dirs: 
     assert manifest["seed"] == 3 and manifest["parameters"]["seed"] == 3
     assert manifest["parameters"]["temperature"] == 1.0 and manifest["parameters"]["top_p"] == 0.95
     assert manifest["parameters"]["drafter"] == {"kind": "draft_model", "model": str(draft)}
+    assert manifest["engine"]["gamma"] == 3 and list(manifest["engine"]["eos_token_ids"]) == [1]  # effective settings
+    assert manifest["engine"]["sampling"] == {"temperature": 1.0, "top_k": 0, "top_p": 0.95}
     assert manifest["runtime"]["torch_threads"] == torch.get_num_threads()
     assert (manifest["runtime"]["device"], manifest["runtime"]["dtype"]) == ("cpu", "float32")
     roles = {m["role"]: m for m in manifest["models"]}

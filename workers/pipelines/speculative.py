@@ -500,7 +500,7 @@ def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | 
         "trace_limits": stream.limiter.summary(),
         "baseline": baseline,
         "lossless": _lossless_note(kind, sampling.greedy, trace.lossless),
-        "manifest": (manifest := speculative_manifest(asdict(params), target, draft_loaded)),
+        "manifest": (manifest := speculative_manifest(asdict(params), target, draft_loaded, tree_config or config)),
         "versions": manifest["libraries"],  # the job's ``versions`` (the runner moves it out of the result)
     }
 
