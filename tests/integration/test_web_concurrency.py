@@ -35,7 +35,7 @@ HEAVY_TOKENIZERS = [
     "tokenizers:llama-3",
 ]
 HEALTHZ_BUDGET_S = 1.0
-ANSWERED_IN_BUDGET = 0.9  # measured: 97 % on two processes, under 60 % on one (the median there was 0.56 s)
+ANSWERED_IN_BUDGET = 0.9  # measured: about 97 % on two processes; 79 % on one, with stalls up to 7 s
 
 
 @pytest.fixture
