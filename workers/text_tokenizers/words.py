@@ -27,7 +27,7 @@ from icu4py.breakers import WordBreaker
 
 I64 = npt.NDArray[np.int64]
 
-SEPARATOR, SIMPLE, EDGE, HARD = 0, 1, 2, 3
+SEPARATOR, SIMPLE, EDGE, HARD, NO_WORD = 0, 1, 2, 3, 4  # NO_WORD: a HARD character that is no letter or digit
 DIRECT_MAX_CHARS = 4096  # shorter texts go to ICU whole
 _EDGE_PUNCTUATION = ".:',;\""  # Mid* and quote classes: they join letters/digits only when between them
 # ASCII characters of Word_Break=Other: a break on both sides whatever surrounds them (WB999), so a cut there
@@ -36,6 +36,7 @@ _BREAKING_ASCII = "!#$%&()*+-/<=>?@[\\]^`{|}~"  # each checked against Word_Brea
 _ALWAYS_BREAKS = regex.compile(
     r"[\p{Word_Break=Other}\p{Word_Break=CR}\p{Word_Break=LF}\p{Word_Break=Newline}\p{Word_Break=WSegSpace}]"
 )
+_LETTERS_AND_DIGITS = regex.compile(r"[\p{L}\p{N}]+")  # str.isalnum()
 _SIMPLE_CLASSES = regex.compile(r"[\p{Word_Break=ALetter}\p{Word_Break=Numeric}]+")
 
 SEGMENTER = (
@@ -47,10 +48,13 @@ _TABLE_LOCK = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _class_table() -> npt.NDArray[np.uint8]:
-    """Class of every code point: SEPARATOR, SIMPLE (ALetter/Numeric), EDGE or HARD (built once per process)."""
+    """Class of every code point: SEPARATOR, SIMPLE (ALetter/Numeric), EDGE, HARD (another letter or digit) or
+    NO_WORD (anything else: a piece made of these holds no word). Built once per process."""
     with _TABLE_LOCK:
-        table = np.full(0x110000, HARD, dtype=np.uint8)
+        table = np.full(0x110000, NO_WORD, dtype=np.uint8)
         everything = "".join(map(chr, range(0xD800))) + "".join(map(chr, range(0xE000, 0x110000)))
+        for match in _LETTERS_AND_DIGITS.finditer(everything):
+            table[ord(match.group()[0]) : ord(match.group()[-1]) + 1] = HARD
         for match in _SIMPLE_CLASSES.finditer(everything):
             first, last = ord(match.group()[0]), ord(match.group()[-1])
             table[first : last + 1] = SIMPLE
@@ -131,11 +135,14 @@ def word_char_spans(text: str) -> tuple[I64, I64]:
     run_ends = np.flatnonzero(simple_edges == -1)
     piece_of_run = np.searchsorted(piece_starts, run_starts, side="right") - 1
     runs_per_piece = np.bincount(piece_of_run, minlength=piece_starts.size)
-    hard_positions = np.flatnonzero(classes == HARD)
-    hard_per_piece = np.bincount(
-        np.searchsorted(piece_starts, hard_positions, side="right") - 1, minlength=piece_starts.size
+    hard_positions = np.flatnonzero(classes >= HARD)
+    piece_of_hard = np.searchsorted(piece_starts, hard_positions, side="right") - 1
+    hard_per_piece = np.bincount(piece_of_hard, minlength=piece_starts.size)
+    letters_per_piece = runs_per_piece + np.bincount(
+        piece_of_hard[classes[hard_positions] == HARD], minlength=piece_starts.size
     )
-    easy_piece = (hard_per_piece == 0) & (runs_per_piece <= 1)
+    # Known without ICU: one simple run and nothing hard (one word), or no letter or digit at all (no word).
+    easy_piece = ((hard_per_piece == 0) & (runs_per_piece <= 1)) | (letters_per_piece == 0)
     keep = easy_piece[piece_of_run]
     starts = [run_starts[keep]]
     ends = [run_ends[keep]]
