@@ -12,6 +12,7 @@ The table is written into docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -66,10 +67,27 @@ def main() -> None:
     encoding = tiktoken.get_encoding("cl100k_base")
     from workers.pipelines import tokenize as pipeline
 
+    load_at_start = os.getloadavg()[0]
     rows = []
+    sizes: list[str] = []
     with running_stack() as (url, key):
         session = requests.Session()
         session.headers["Authorization"] = f"Token {key}"
+        # The web stack's floor: an endpoint that does nothing, over the same HTTP connection.
+        floor_repeats = 30 if args.quick else 300
+        for _ in range(5):
+            session.get(url + "/healthz")
+        floor = timed(partial(session.get, url + "/healthz"), floor_repeats)
+        rows.append(
+            [
+                "floor: GET /healthz (does nothing)",
+                "—",
+                "—",
+                f"{statistics.median(floor):.2f} / {p99(floor):.2f}",
+                f"{statistics.median(floor):.2f} / {p99(floor):.2f}",
+                "—",
+            ]
+        )
         for label, size, repeats in [("1 kB", 1_000, 300), ("100 kB", 100_000, 40)]:
             repeats = max(5, repeats // 10) if args.quick else repeats
             text = text_of(size)
@@ -80,6 +98,15 @@ def main() -> None:
             library = timed(partial(encoding.encode_ordinary, text), repeats)
             in_process = timed(partial(pipeline.run, {"text": text, "tokenizers": [TOKENIZER]}, None), repeats)
             endpoint = timed(partial(session.post, url + "/api/v1/tokenize/", json=body), repeats)
+            result = session.post(url + "/api/v1/tokenize/", json=body).json()["result"]
+            as_rows = {
+                **result,
+                "results": [{**e, "tokens": pipeline.token_rows(e, result["text"])} for e in result["results"]],
+            }
+            sizes.append(
+                f"{label}: the result is {len(json.dumps(result, ensure_ascii=False).encode()):,} bytes of JSON "
+                f"(one object per token, as before: {len(json.dumps(as_rows, ensure_ascii=False).encode()):,})"
+            )
             rows.append(
                 [
                     label,
@@ -147,7 +174,9 @@ def main() -> None:
         f"\n\nTokenizer `{TOKENIZER}`; the product's number includes HTTP, authentication, validation, offsets, "
         "statistics, saving the result and serialising the response; the 10 MB row includes the upload, storing it, "
         "queueing, the worker and polling until the job is finished. Reproduce with "
-        "`.venv/bin/python -m bench.tokenize_bench`."
+        "`.venv/bin/python -m bench.tokenize_bench`. Payload sizes: " + "; ".join(sizes) + ". "
+        f"The machine is shared: load average (1 min) {load_at_start:.1f} at the start and "
+        f"{os.getloadavg()[0]:.1f} at the end, on {os.cpu_count()} cores."
     )
     write_section("tokenize", doc)
     print(doc)
