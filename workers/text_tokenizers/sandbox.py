@@ -227,9 +227,11 @@ class _Process:
         )
 
     def _died(self, doing: str) -> SandboxError:
-        self.close_quietly()
-        code = self.proc.returncode
+        if self.alive:
+            self.proc.kill()
+        code = self.proc.wait()
         log = self._stderr_tail()
+        self.close()
         if "memory allocation of" in log or "MemoryError" in log or "std::bad_alloc" in log:
             return self._memory(doing)
         last = next((line for line in reversed(log.splitlines()) if line.strip()), "")
@@ -238,11 +240,6 @@ class _Process:
             f"The tokenizer {self.label!r} crashed while {doing} ({how}{': ' + last[:300] if last else ''}). "
             "The file is faulty or hostile: fix it and upload it again."
         )
-
-    def close_quietly(self) -> None:
-        if self.alive:
-            self.proc.kill()
-        self.proc.wait()
 
     def _stderr_tail(self) -> str:
         try:
@@ -268,12 +265,16 @@ class SandboxedTokenizer:
         self._pooled = pooled
         self._lock = threading.RLock()
         self._process: _Process | None = None
-        reply, arrays = self._call(
-            {"op": "load", "probes": probes, **_source_header(source)},
-            None,
-            limit_s=load_time_limit_s(),
-            doing="loading",
-        )
+        try:
+            reply, arrays = self._call(
+                {"op": "load", "probes": probes, **_source_header(source)},
+                None,
+                limit_s=load_time_limit_s(),
+                doing="loading",
+            )
+        except BaseException:  # a refused file must not leave its child behind
+            self.close()
+            raise
         spec = dict(reply["spec"])
         spec["special_tokens"] = tuple(spec.get("special_tokens") or ())
         self.spec = TokenizerSpec(**spec)
@@ -413,9 +414,13 @@ class SandboxedTokenizer:
         if self._pooled:
             _touch(self)
         if hasattr(self, "spec"):  # a restarted child: load the file again before serving the call
-            process.call(
-                {"op": "load", **_source_header(self.source)}, None, limit_s=load_time_limit_s(), doing="loading"
-            )
+            try:
+                process.call(
+                    {"op": "load", **_source_header(self.source)}, None, limit_s=load_time_limit_s(), doing="loading"
+                )
+            except BaseException:
+                self.close()
+                raise
         return process
 
 

@@ -17,7 +17,8 @@ import pytest
 from tests.workers.text_tokenizers.hard_texts import HARD_TEXTS
 from tests.workers.text_tokenizers.reference import package_dir
 from workers.text_tokenizers import sandbox
-from workers.text_tokenizers.custom import load_custom, open_custom
+from workers.text_tokenizers.custom import load_custom, open_custom, validate_upload
+from workers.text_tokenizers.errors import TokenizerError
 from workers.text_tokenizers.sandbox import (
     SandboxCrash,
     SandboxedTokenizer,
@@ -145,3 +146,25 @@ def test_the_number_of_children_is_capped(tmp_path: Path, monkeypatch: pytest.Mo
     for tokenizer in tokenizers:
         assert tokenizer.encode_ids("b a").tolist() == [1, 0]
         assert live_processes() <= 2
+
+
+def _child_pids() -> set[int]:
+    pids: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        pids.update(int(pid) for pid in (task / "children").read_text().split())
+    return pids
+
+
+def test_refused_files_leave_no_child_process_behind(tmp_path: Path) -> None:
+    """Catches: the one-off upload-check child (or a pooled one) outliving a refused file: a process leak per upload."""
+    before = _child_pids()
+    refused = [
+        word_level_file(tmp_path, "deep.json", x=json.loads("[" * 70 + "]" * 70)),  # refused while loading
+        word_level_file(tmp_path, "probe.json", pre_tokenizer=split(UNCHECKABLE_BACKTRACKER)),  # by a probe
+    ]
+    for path in refused:
+        with pytest.raises(TokenizerError):
+            validate_upload(path, filename="tokenizer.json", kind="tokenizer_json")
+    with pytest.raises(TokenizerError):
+        load_custom("custom:deep", refused[0], "tokenizer_json", "deep")
+    assert _child_pids() - before == set()
