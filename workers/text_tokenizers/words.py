@@ -9,8 +9,9 @@ Calling ICU for every segment of a 10 MB text costs seconds of Python, so it is 
 known in advance. The text is cut at whitespace and at ASCII punctuation that UAX #29 always breaks around (``-``,
 ``(``, ``/``...); a piece made of letters and digits of the alphabetic word classes (ALetter, Numeric), with at most
 ``.``, ``:``, ``'``, ``,``, ``;`` or ``"`` around them but not between, is exactly one word (rules WB5, WB8-WB10; the
-mid-word rules WB6/7 and WB11/12 need letters or digits on both sides). Every other piece goes to ICU, once per
-distinct piece (real text repeats its words).
+mid-word rules WB6/7 and WB11/12 need letters or digits on both sides), and a piece without any letter or digit holds
+no word. Every other piece goes to ICU, once per distinct piece (real text repeats its words), in one ICU call.
+Texts up to ``DIRECT_MAX_CHARS`` go to ICU whole. Tests check both paths against ICU on the whole text.
 """
 
 from __future__ import annotations
