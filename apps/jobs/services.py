@@ -169,16 +169,34 @@ def job_cancel(*, job: Job) -> Job:
 
 
 def job_reap_stale(*, timeout_s: int | None = None) -> int:
-    """Fail running jobs whose worker stopped reporting (a worker killed mid-job). Returns how many."""
+    """Fail running jobs whose worker stopped reporting (a worker killed mid-job), and queued jobs that never reached
+    the queue (a web process killed between storing a job and queueing it). Returns how many."""
     timeout_s = timeout_s if timeout_s is not None else settings.JOB_HEARTBEAT_TIMEOUT_S
-    cutoff = timezone.now() - timedelta(seconds=timeout_s)
-    stale = list(Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff).values_list("id", flat=True))
+    now = timezone.now()
+    stale = list(
+        Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=now - timedelta(seconds=timeout_s)).values_list(
+            "id", flat=True
+        )
+    )
     for job_id in stale:
         job_fail(
             job_id=job_id,
             error=f"The worker stopped responding (no heartbeat for {timeout_s} s); the job was abandoned.",
         )
-    return len(stale)
+    # A dispatched job has its task_id (written right after the task is sent); none after the grace period means no
+    # worker will ever see it. Failing it (rather than sending it again) can never run a job twice.
+    never_queued = list(
+        Job.objects.filter(
+            status=JobStatus.QUEUED,
+            task_id="",
+            created_at__lt=now - timedelta(seconds=settings.JOB_DISPATCH_GRACE_S),
+        ).values_list("id", flat=True)
+    )
+    for job_id in never_queued:
+        job_fail(
+            job_id=job_id, error="The server stopped before this job was queued, so it never started. Submit it again."
+        )
+    return len(stale) + len(never_queued)
 
 
 __all__ = [

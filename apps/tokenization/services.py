@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Membership
@@ -128,10 +129,13 @@ def tokenize_submit(
         )
         return TokenizeOutcome(job=job, ran_inline=True)
 
-    upload = upload_create_text(
-        team=team, owner=user, text=text, filename=filename, encoding=encoding, stored_as_is=stored_as_is
-    )
-    job = job_create(
-        team=team, owner=user, kind="tokenize", params=params, title=_title(text, filename), input_upload=upload
-    )
+    # The upload and its job are stored together (a web process killed between the two left an upload without a
+    # job); the job is queued once both are committed.
+    with transaction.atomic():
+        upload = upload_create_text(
+            team=team, owner=user, text=text, filename=filename, encoding=encoding, stored_as_is=stored_as_is
+        )
+        job = job_create(
+            team=team, owner=user, kind="tokenize", params=params, title=_title(text, filename), input_upload=upload
+        )
     return TokenizeOutcome(job=job, ran_inline=False)

@@ -79,6 +79,20 @@ def test_reaper_fails_running_jobs_without_heartbeat(job: Job) -> None:
     assert job.status == JobStatus.FAILED and "no heartbeat for 60 s" in job.error
 
 
+def test_reaper_fails_queued_jobs_that_never_reached_the_queue(job: Job) -> None:
+    """Catches a job stored but never sent to the broker (its web process died in between) left 'queued' forever,
+    and a reaper that would fail a job that was sent."""
+    user = make_user("sender")
+    sent = services.job_create(team=make_team("Sent", user), owner=user, kind="tokenize", params={}, dispatch=False)
+    long_ago = timezone.now() - timedelta(minutes=5)
+    Job.objects.filter(pk__in=[job.pk, sent.pk]).update(created_at=long_ago)
+    Job.objects.filter(pk=sent.pk).update(task_id=str(sent.pk))  # what job_dispatch writes once the task is sent
+    assert services.job_reap_stale() == 1
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "never started" in job.error
+    assert Job.objects.get(pk=sent.pk).status == JobStatus.QUEUED
+
+
 def test_reporter_throttles_database_writes(job: Job, django_assert_max_num_queries) -> None:
     services.job_mark_running(job_id=str(job.id), worker="w1")
     report = Reporter(job.id, min_interval_s=3600)

@@ -21,6 +21,8 @@ TOKENSCOPE_ALLOWED_MODEL_ROOTS = env.list("TOKENSCOPE_ALLOWED_MODEL_ROOTS", defa
 
 # A running job whose worker has not reported for this long is marked failed ("worker lost").
 JOB_HEARTBEAT_TIMEOUT_S = env.int("JOB_HEARTBEAT_TIMEOUT_S", default=120)
+# A queued job whose task was never sent this long after it was stored (its web process died in between) is failed.
+JOB_DISPATCH_GRACE_S = env.int("JOB_DISPATCH_GRACE_S", default=60)
 # Progress is written and pushed at most this often per job.
 JOB_PROGRESS_MIN_INTERVAL_S = 0.1
 # Partial results of a running job kept in Redis for subscribers who connect mid-run (apps/jobs/events.py): at most
