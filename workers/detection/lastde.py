@@ -28,8 +28,8 @@ def diversity_entropy(series: np.ndarray, embed: int, bins: int) -> float:
     return float(-np.sum(probabilities * np.log(probabilities)) / np.log(bins))
 
 
-def multiscale_des(logp: np.ndarray, embed: int, epsilon_factor: int, scales: int) -> list[float]:
-    bins = epsilon_factor * logp.size
+def multiscale_des(logp: np.ndarray, embed: int, bins: int, scales: int) -> list[float]:
+    """DE_1..DE_scales of the series' moving averages (``bins`` histogram bins at every scale)."""
     return [diversity_entropy(sliding_window_view(logp, tau).mean(axis=1), embed, bins) for tau in range(1, scales + 1)]
 
 
@@ -42,7 +42,7 @@ def lastde_score(logp: np.ndarray, *, embed: int, epsilon_factor: int, scales: i
     """Lastde of a log-probability series; None when the series is too short or MDE is 0 (undefined)."""
     if logp.size < min_tokens(embed, scales):
         return None
-    mde = float(np.std(multiscale_des(logp, embed, epsilon_factor, scales), ddof=1))
+    mde = float(np.std(multiscale_des(logp, embed, epsilon_factor * logp.size, scales), ddof=1))
     if mde == 0.0:
         return None
     return float(np.mean(logp)) / mde
