@@ -199,10 +199,12 @@ def file_revision(path: str) -> str | None:
 
 
 def tokenizer_libraries(tokenizer: Any) -> tuple[str, ...]:
-    """The distributions a loaded text tokenizer runs on (by adapter class; Mistral's via mistral-common too)."""
+    """The distributions a loaded text tokenizer runs on (by adapter class, or the class a sandboxed tokenizer reports
+    from its child process; Mistral's via mistral-common too)."""
     names: list[str] = []
     for cls in type(tokenizer).__mro__:
         names += _ADAPTER_LIBRARIES.get(cls.__name__, ())
+    names += _ADAPTER_LIBRARIES.get(getattr(tokenizer, "adapter_class", ""), ())  # a sandboxed one's, in its child
     if "mistral-common" in str(getattr(tokenizer.spec, "library", "")):
         names.append("mistral-common")
     return tuple(dict.fromkeys(names))

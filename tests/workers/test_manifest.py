@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -94,6 +95,12 @@ def test_a_tokenize_manifest_refuses_other_text(tokenized: dict[str, Any]) -> No
         request_from_manifest({"kind": "tokenize"}, text=TEXT)
     with pytest.raises(ManifestError, match="cannot be re-run"):
         request_from_manifest({**tokenized["manifest"], "kind": "distill_draft"})
+
+
+def test_a_sandboxed_tokenizer_is_credited_to_its_library() -> None:
+    """Catches a custom (sandboxed) tokenizer whose library version is missing from the manifest."""
+    proxy = SimpleNamespace(adapter_class="SentencePieceTokenizer", spec=SimpleNamespace(library="sentencepiece"))
+    assert manifests.tokenizer_libraries(proxy) == ("sentencepiece",)
 
 
 # ---------------------------------------------------------------------------------------------------------------
