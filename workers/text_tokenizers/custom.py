@@ -17,6 +17,7 @@ from typing import Any
 from workers.text_tokenizers.adapters import HFTokenizer, SentencePieceTokenizer, TextTokenizer, TiktokenTokenizer
 from workers.text_tokenizers.catalog import cached, loaded_from
 from workers.text_tokenizers.errors import TokenizerError
+from workers.text_tokenizers.sandbox import SandboxCrash, SandboxedTokenizer, SandboxTimeout, Source
 from workers.text_tokenizers.spec import TokenizerSpec
 from workers.text_tokenizers.validation import (
     PROBE_SECONDS,
@@ -305,8 +306,6 @@ def load_hf(reference: str) -> TextTokenizer:
 
 
 def _sandboxed(tokenizer_id: str, path: Path, kind: str, name: str, pattern: str | None = None) -> TextTokenizer:
-    from workers.text_tokenizers.sandbox import SandboxedTokenizer, Source
-
     return SandboxedTokenizer(Source(tokenizer_id, str(path), kind, name, pattern))
 
 
@@ -371,8 +370,6 @@ def validate_upload(
     Everything runs in a one-off sandbox process (``sandbox.py``): the bounds of ``validation.py`` while loading, then
     a sample text, then probe texts that make badly backtracking patterns slow, each under ``PROBE_SECONDS``.
     """
-    from workers.text_tokenizers.sandbox import SandboxCrash, SandboxedTokenizer, SandboxTimeout, Source
-
     file = Path(path)
     _check_file(file)
     if kind is None:
