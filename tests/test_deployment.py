@@ -104,3 +104,22 @@ def test_serve_refuses_a_public_interface_with_auto_login() -> None:
         timeout=60,
     )
     assert done.returncode == 2 and "TOKENSCOPE_LOCAL_AUTOLOGIN" in done.stderr
+
+
+def test_server_log_lines_lose_their_query_strings() -> None:
+    """Catches: a URL's query string (an old client's ``?token=<key>``) written into the server log."""
+    import logging
+
+    from webapp.server_logging import REDACTED, RedactQueryStrings
+
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        "",
+        0,
+        '%s - "WebSocket %s" [accepted]',
+        ("1.2.3.4:5", "/ws/jobs/x/?token=k"),
+        None,
+    )
+    assert RedactQueryStrings().filter(record)
+    assert record.getMessage() == f'1.2.3.4:5 - "WebSocket /ws/jobs/x/{REDACTED}" [accepted]'
