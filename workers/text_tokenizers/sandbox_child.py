@@ -28,6 +28,9 @@ _PROGRESS_EVERY_S = 0.1
 
 
 def _die_with_parent() -> None:
+    """SIGKILL this child when the thread that started it ends (Linux counts the starting thread as the parent): the
+    web server's sync-view thread and a Celery worker's main thread live as long as their process. A child killed
+    while idle is simply started again on next use; a busy one stuck in a regex would otherwise outlive its caller."""
     try:
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the parent's EOF still ends the serve loop
