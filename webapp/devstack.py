@@ -47,8 +47,9 @@ def web_processes() -> int:
 
     Django runs each request's synchronous view on its own thread, but a tokenizer that loads or encodes in native
     code holds the GIL for seconds: every other request of that process, ``/healthz`` included, waits. A second
-    process keeps serving (measured: /healthz stalled up to 3.3 s behind a slow tokenize on one process, 12-25 ms
-    on two). Each process keeps its own tokenizer cache, hence the cap."""
+    process keeps serving (measured behind a cold tokenize: stalls up to 7 s on one process; on two, 97 % of the
+    checks within 1 s, median about 10 ms; docs/deployment.md). Each process keeps its own tokenizer cache (up to
+    about 1 GiB), hence the cap."""
     wanted = os.environ.get("WEB_CONCURRENCY", "").strip()
     return max(1, int(wanted)) if wanted else max(2, min(available_cores(), MAX_WEB_PROCESSES))
 
