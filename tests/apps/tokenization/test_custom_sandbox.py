@@ -86,3 +86,20 @@ def test_a_crash_in_a_job_fails_it_with_a_true_message(
         pytest.fail("the crashing tokenizer did not fail the job")
     assert error.startswith("The tokenizer 'Panicky' crashed while tokenizing"), error
     assert "retry-limit-in-match" in error and "Internal error" not in error
+
+
+def test_a_slow_tokenizer_is_stopped_at_the_time_limit_in_the_request(
+    team_with_panicky_tokenizer: tuple[APIClient, Team, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Catches: a backtracking pattern holding the request thread (and the user waiting) for as long as it runs."""
+    monkeypatch.setenv("TOKENIZER_SANDBOX_TIME_S", "1")
+    monkeypatch.setenv("TOKENIZER_SANDBOX_TIME_PER_MB_S", "0")
+    client, _, tokenizer_id = team_with_panicky_tokenizer
+    slow_text = ("a" * 24 + "\x01") * 300  # each run stays under Oniguruma's cap (no panic); together they are slow
+    started = time.monotonic()
+    response = client.post("/api/v1/tokenize/", {"text": slow_text, "tokenizers": [tokenizer_id]}, format="json")
+    assert response.status_code == 400, response.content[:300]
+    assert time.monotonic() - started < 5
+    assert "The tokenizer 'Panicky' exceeded its time limit of 1 s while tokenizing" in response.json()["message"]
+    served = client.post("/api/v1/tokenize/", {"text": "b", "tokenizers": [tokenizer_id]}, format="json")
+    assert served.status_code == 201
