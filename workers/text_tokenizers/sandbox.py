@@ -163,7 +163,7 @@ class _Process:
         self._limit_memory(sum(a.nbytes for a in (arrays or {}).values()))
         try:
             assert self.proc.stdin is not None
-            wire.send(self.proc.stdin.write, header, arrays)
+            wire.send(self.proc.stdin.fileno(), header, arrays)
             while True:
                 reply, out = wire.receive(lambda size: self._read_exact(size, deadline))
                 if "progress" in reply:

@@ -59,7 +59,7 @@ class _Channel:
         return buffer
 
     def send(self, header: dict[str, Any], arrays: wire.Arrays | None = None) -> None:
-        wire.send(self.output.write, header, arrays)
+        wire.send(self.output.fileno(), header, arrays)
 
 
 def _load(request: dict[str, Any]) -> tuple[TextTokenizer, dict[str, Any], wire.Arrays]:
