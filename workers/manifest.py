@@ -28,7 +28,7 @@ from typing import Any
 MANIFEST_VERSION = 1
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-TOKENIZE_LIBRARIES = ("numpy",)
+TOKENIZE_LIBRARIES = ("numpy", "icu4py", "regex")  # icu4py and regex: the word segmentation behind fertility
 """Distributions every tokenize run uses, on top of each tokenizer's own library."""
 MODEL_LIBRARIES = ("torch", "transformers", "tokenizers", "safetensors", "numpy")
 """Distributions every model run uses (the tokenizer of a model is a transformers fast tokenizer)."""
