@@ -20,6 +20,7 @@ from workers.decoding.protocols import Draft, Verification
 from workers.decoding.sampling import (
     SamplingConfig,
     align_vocab,
+    check_draft_ids,
     entropy,
     overlap,
     probabilities,
@@ -59,9 +60,11 @@ class ChainVerifier:
             raise ValueError(f"{self.name} verifies chain drafts only; use a tree verifier for tree drafts")
         n = len(draft.tokens)
         base = target.length
+        check_draft_ids(draft.tokens, target.vocab_size)  # before the embedding lookup
         logits = target.forward([pending, *draft.tokens])  # [n + 1, V]
         forward_ms = target.last_forward_ms
         vocab = logits.shape[-1]
+        check_draft_ids(draft.tokens, vocab)
         p = probabilities(logits, sampling)
         x = torch.tensor(draft.tokens, dtype=torch.long, device=p.device)
         q = align_vocab(draft.q.to(p.device, torch.float32), vocab) if draft.q is not None and n else None
@@ -75,6 +78,11 @@ class ChainVerifier:
             accept_prob = ok.float()
         else:
             u = torch.rand(n, generator=gen).to(p.device)
+            if q is not None and bool((q_x <= 0).any()):
+                # a sampled draft has q(x) > 0; treating q(x) = 0 as certain acceptance would bias the output
+                raise ValueError(
+                    "a drafted token has draft probability q(x) = 0, so it cannot have been sampled from q"
+                )
             accept_prob = (p_x / q_x.clamp_min(1e-30)).clamp(max=1.0)
             ok = u < accept_prob
         rejected = ~ok
@@ -113,7 +121,7 @@ class ChainVerifier:
             target_ms=forward_ms,
             residual_top=residual_top,
             next_top=top_k_lists(p[k][None], top_k)[0],
-            target_probs=p,
+            target_logits=logits,
         )
 
     @staticmethod

@@ -61,6 +61,18 @@ class ModelDrafter:
         self.model_name: str | None = self.lm.name
         self._logits: torch.Tensor | None = None
         """Logits after exactly ``self.lm.tokens`` when known (saves a forward right after the prefill)."""
+        self.vocab_limit: int | None = None
+        """The target's vocabulary width: logits beyond it are cut before warping and sampling."""
+
+    def limit_vocab(self, width: int) -> None:
+        self.vocab_limit = int(width)
+
+    def within_vocab(self, logits: torch.Tensor) -> torch.Tensor:
+        """Logits cut to the target's vocabulary. Done *before* temperature, top-k and top-p, so that q is exactly
+        the distribution the drafts are sampled from and no drafted id is one the target cannot emit."""
+        if self.vocab_limit is not None and logits.shape[-1] > self.vocab_limit:
+            return logits[..., : self.vocab_limit]
+        return logits
 
     def start(self, prompt_ids: Sequence[int]) -> None:
         self.lm.reset()
@@ -97,12 +109,14 @@ class ModelDrafter:
         tokens: list[int] = []
         dists: list[torch.Tensor] = []
         for i in range(max_tokens):
+            logits = self.within_vocab(logits)
             q = probabilities(logits, sampling)
             token = int(logits.argmax()) if sampling.greedy else sample(q, gen)[0]
             tokens.append(token)
             dists.append(q)
             if i + 1 < max_tokens:
                 logits = self.lm.forward([token])[-1]
+        self._logits = logits  # the logits after exactly ``self.lm.tokens`` (context + all drafts but the last)
         return Draft(
             tokens=tokens,
             q=torch.stack(dists),

@@ -18,7 +18,7 @@ from workers.decoding.chain import ChainVerifier, top_k_lists
 from workers.decoding.drafters import as_lm
 from workers.decoding.errors import DecodingInputError
 from workers.decoding.lm import CausalLM
-from workers.decoding.protocols import Draft, Drafter, Verifier
+from workers.decoding.protocols import Draft, Drafter, Verifier, VocabLimited
 from workers.decoding.sampling import GREEDY, SamplingConfig, make_generator, probabilities, sample
 from workers.decoding.trace import NextSource, StepRecord, Trace, fill_strings, summarize
 
@@ -144,6 +144,8 @@ def generate(
     else:
         first_logits = lm.prefill(prompt)
     if active_drafter is not None:
+        if isinstance(active_drafter, VocabLimited) and lm.vocab_size is not None:
+            active_drafter.limit_vocab(lm.vocab_size)
         active_drafter.start(prompt)
     prefill_ms = (time.perf_counter() - started) * 1000.0
 

@@ -64,9 +64,10 @@ class Verification:
     residual_top: TopK | None = None
     next_top: TopK | None = None
     """Top-k of the target distribution at the resolving position."""
-    target_probs: torch.Tensor | None = None
-    """``[n + 1, V]`` target distributions of the verified positions (for drafters that learn from them, such as
-    Token Recycling); not serialised."""
+    target_logits: torch.Tensor | None = None
+    """``[n + 1, V]`` raw target logits of the verified positions (for drafters that learn from them, such as Token
+    Recycling: the unwarped ranking, since top-k/top-p warping leaves ties of zero-probability tokens); not
+    serialised."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,6 +91,14 @@ class Drafter(Protocol):
     def observe(self, context: Sequence[int], verification: Verification) -> None:
         """Called after each verification with the new committed context (no-op for most drafters)."""
         ...
+
+
+@runtime_checkable
+class VocabLimited(Protocol):
+    """A drafter whose model may have a wider vocabulary than the target's (embedding matrices are often padded):
+    the engine tells it the target's width before the run, and it drafts only ids below it."""
+
+    def limit_vocab(self, width: int) -> None: ...
 
 
 @runtime_checkable

@@ -11,6 +11,7 @@ on CPU and CUDA and every uniform ``u`` can be written to the trace.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -125,13 +126,30 @@ def entropy(probs: torch.Tensor) -> torch.Tensor:
 
 def align_vocab(q: torch.Tensor, vocab: int) -> torch.Tensor:
     """Bring a draft distribution to the target's logits width: models of one tokenizer often pad their embedding
-    matrices to different sizes. Extra mass beyond ``vocab`` (tokens the target cannot emit) is dropped and the rest
-    renormalised."""
+    matrices to different sizes. A narrower q is padded with zeros. A wider q must already be cut to the target's
+    vocabulary before it was warped and sampled from (``ModelDrafter.within_vocab``); renormalising it here would
+    verify the drafts against a different q than the one they were drawn from, so mass beyond ``vocab`` raises."""
     width = q.shape[-1]
     if width == vocab:
         return q
     if width > vocab:
-        q = q[..., :vocab]
-        return q / q.sum(dim=-1, keepdim=True).clamp_min(1e-30)
+        if bool((q[..., vocab:] > 0).any()):
+            raise ValueError(
+                f"the draft distribution has mass beyond the target's {vocab} tokens: cut the draft logits to the "
+                "target's vocabulary before sampling"
+            )
+        return q[..., :vocab]
     pad = torch.zeros((*q.shape[:-1], vocab - width), dtype=q.dtype, device=q.device)
     return torch.cat([q, pad], dim=-1)
+
+
+def check_draft_ids(tokens: Sequence[int], vocab: int | None) -> None:
+    """Refuse drafted ids the target cannot emit (its embedding and logits have ``vocab`` entries; None: unknown)."""
+    if vocab is None:
+        return
+    bad = [t for t in tokens if not 0 <= int(t) < vocab]
+    if bad:
+        raise DecodingInputError(
+            f"The drafter proposed token id {bad[0]}, outside the target's vocabulary of {vocab} tokens: the draft "
+            "model does not share the target's vocabulary."
+        )

@@ -93,13 +93,16 @@ class TokenRecyclingDrafter:
             extra={"tree": {"builder": "token_recycling", "child_sampling": "deterministic", "k": self.k}},
         )
 
-    def update(self, tokens: Sequence[int], probs: torch.Tensor) -> None:
-        """Overwrite ``M[tokens[i]]`` with the top-k of ``probs[i]`` (the target's distribution after that token)."""
+    def update(self, tokens: Sequence[int], logits: torch.Tensor) -> None:
+        """Overwrite ``M[tokens[i]]`` with the top-k of ``logits[i]`` (the target's raw logits after that token).
+
+        Raw logits, not the warped p: with top-k or top-p sampling most of p is exactly zero, and the top-k of p would
+        fill the row with arbitrary zero-probability ties instead of the target's next-best candidates."""
         if self.matrix is None:
-            self.reset(probs.shape[-1])
+            self.reset(logits.shape[-1])
         assert self.matrix is not None
-        k = min(self.k, probs.shape[-1])
-        top = torch.topk(probs.float(), k, dim=-1).indices.to(torch.int32).cpu()
+        k = min(self.k, logits.shape[-1])
+        top = torch.topk(logits.float(), k, dim=-1).indices.to(torch.int32).cpu()
         index = torch.tensor([int(t) for t in tokens], dtype=torch.long)
         valid = (index >= 0) & (index < self.matrix.shape[0])
         # later rows win for repeated tokens, as sequential overwrites would
@@ -108,8 +111,8 @@ class TokenRecyclingDrafter:
 
     def observe(self, context: Sequence[int], verification: Verification) -> None:
         """Refresh the rows of the root and of every node of the verified tree from the target's top-k."""
-        probs = verification.target_probs
-        if probs is None or self._root is None:
+        logits = verification.target_logits
+        if logits is None or self._root is None:
             return
-        tokens = [self._root, *self._tokens][: probs.shape[0]]
-        self.update(tokens, probs[: len(tokens)])
+        tokens = [self._root, *self._tokens][: logits.shape[0]]
+        self.update(tokens, logits[: len(tokens)])

@@ -3,10 +3,14 @@
 Plain dataclasses so that a step can be streamed as soon as it finishes (``StepRecord.to_dict()``) and the whole run
 stored as JSON. Token strings are left empty by the engine unless the caller supplies a decode function.
 
-Summary formulas (Leviathan et al. 2023), with α the acceptance rate, γ the (mean) draft length and c the cost of
-drafting one token relative to one target call:
-  expected tokens per target call  τ = (1 − α^(γ+1)) / (1 − α)
-  expected wall-time speedup         (1 − α^(γ+1)) / ((1 − α)(γc + 1))
+Summary formulas for chain drafts (Leviathan et al. 2023), with α the per-token acceptance, γ a step's draft length
+and c the cost of drafting one token relative to one target call:
+  expected tokens per target call  τ(γ) = (1 − α^(γ+1)) / (1 − α)
+  expected wall-time speedup         Σ τ(γ_s) / Σ (γ_s c + 1) over the verification steps s
+(the mean of the per-step predictions, so steps that drafted nothing count as the single token they give, rather
+than a mean γ being put through the formula). Tree drafts are summarised per depth instead: a level passes when
+any of its candidates is accepted, γ is the tree's depth, and the chain formulas (which assume one candidate per
+position) are not applied.
 """
 
 from __future__ import annotations
@@ -121,14 +125,18 @@ class Summary:
     acceptance_rate: float | None
     """Accepted draft tokens / drafted tokens (tokens after a rejection count as drafted, not accepted)."""
     alpha: float | None
-    """Accepted / tested: the per-token acceptance probability α of the formulas (estimates mean β)."""
+    """Chains: accepted / tested, the per-token acceptance α of the formulas (estimates mean β). Trees: levels
+    passed / levels reached (a level passes when any of its candidates is accepted)."""
     acceptance_by_position: list[float]
-    """α_i = accepted / tested at block position i (conditional on reaching i)."""
+    """α_i = accepted / tested at chain position i, or levels passed / reached at tree depth i (conditional on
+    reaching it)."""
     mean_beta: float | None
     mean_beta_by_position: list[float]
     mean_gamma: float
+    """Mean draft length of the verification steps: tokens for chains, depth for trees."""
     tokens_per_target_call: float
     theoretical_tokens_per_call: float | None
+    """Chains only: the mean over verification steps of τ(γ_s) at the measured α (None for trees)."""
     prefill_ms: float
     decode_ms: float
     total_ms: float
@@ -144,7 +152,12 @@ class Summary:
     cost_ratio: float | None
     """c = draft_ms_per_token / target_ms_per_call, both measured in this run."""
     theoretical_speedup: float | None
+    """Chains only: Σ τ(γ_s) / Σ (γ_s c + 1) over the verification steps (None for trees)."""
     stop_reason: str
+    tree: bool = False
+    """The drafts were trees: acceptance is per depth and the chain formulas are not applied."""
+    mean_nodes: float | None = None
+    """Trees: mean drafted nodes per verification step (γ above is the depth)."""
     measured_speedup: float | None = None
     """Filled in by the caller: this run's tokens/s ÷ the autoregressive baseline's tokens/s."""
     baseline_tokens_per_s: float | None = None
@@ -193,10 +206,28 @@ def expected_speedup(alpha: float, gamma: float, cost_ratio: float) -> float:
     return expected_tokens_per_call(alpha, gamma) / (gamma * cost_ratio + 1.0)
 
 
+def _level_counts(step: StepRecord) -> tuple[list[int], list[int]]:
+    """Per depth of one step's draft: (reached, passed). A chain position is reached when its token was tested; a
+    tree level when any candidate at that depth was, and it passes when any of them was accepted."""
+    depth = max((record.depth for record in step.draft), default=0)
+    reached, passed = [0] * depth, [0] * depth
+    for record in step.draft:
+        if record.decision == "unverified":
+            continue
+        pos = record.depth - 1
+        if step.is_tree:
+            reached[pos] = 1
+            passed[pos] = max(passed[pos], int(record.decision == "accepted"))
+        else:
+            reached[pos] += 1
+            passed[pos] += record.decision == "accepted"
+    return reached, passed
+
+
 def summarize(
     steps: Sequence[StepRecord], *, new_tokens: int, prefill_ms: float, decode_ms: float, stop_reason: str
 ) -> Summary:
-    """Aggregate the per-step records into the run's metrics."""
+    """Aggregate the per-step records into the run's metrics (see the module docstring for the formulas)."""
     drafted = accepted = 0
     tested: list[int] = []
     passed: list[int] = []
@@ -204,8 +235,9 @@ def summarize(
     draft_ms = verify_ms = overhead_ms = target_forward_ms = 0.0
     target_calls = draft_forwards = 0
     verified_tokens = 0  # tokens emitted by steps that called the target (the first one comes from the prefill)
-    gammas: list[int] = []
-    draft_lengths: list[int] = []
+    draft_lengths: list[int] = []  # per verification step: tokens (chain) or depth (tree)
+    node_counts: list[int] = []
+    tree = any(step.is_tree for step in steps)
     for step in steps:
         draft_ms += step.draft_ms
         verify_ms += step.verify_ms
@@ -215,20 +247,20 @@ def summarize(
         draft_forwards += step.draft_forwards
         if step.target_forwards:
             verified_tokens += len(step.emitted)
-            gammas.append(step.gamma)
-            draft_lengths.append(len(step.draft))
+            draft_lengths.append(max((record.depth for record in step.draft), default=0))
+            node_counts.append(len(step.draft))
         drafted += len(step.draft)
         accepted += step.accepted_count
+        reached, ok = _level_counts(step)
+        while len(tested) < len(reached):
+            tested.append(0)
+            passed.append(0)
+            betas.append([])
+        for pos, (r, a) in enumerate(zip(reached, ok, strict=True)):
+            tested[pos] += r
+            passed[pos] += a
         for record in step.draft:
-            pos = record.depth - 1  # chain position, or tree depth
-            while len(tested) <= pos:
-                tested.append(0)
-                passed.append(0)
-                betas.append([])
-            betas[pos].append(record.beta)
-            if record.decision != "unverified":
-                tested[pos] += 1
-                passed[pos] += record.decision == "accepted"
+            betas[record.depth - 1].append(record.beta)
     # A first draft verified inside the prefill's forward: that forward's time is the prefill's, not a verification's.
     prefill_forward_ms = steps[0].target_forward_ms if steps and "prefill_tokens" in steps[0].extra else 0.0
     if prefill_forward_ms:
@@ -237,7 +269,7 @@ def summarize(
         target_forward_ms -= prefill_forward_ms
     timed_calls = target_calls - (1 if prefill_forward_ms else 0)
     rate = accepted / drafted if drafted else None
-    alpha = accepted / sum(tested) if sum(tested) else None
+    alpha = sum(passed) / sum(tested) if sum(tested) else None
     all_betas = [b for column in betas for b in column]
     mean_gamma = sum(draft_lengths) / len(draft_lengths) if draft_lengths else 0.0
     target_ms_per_call = target_forward_ms / timed_calls if timed_calls else None
@@ -245,10 +277,12 @@ def summarize(
     cost_ratio = (
         draft_ms_per_token / target_ms_per_call if draft_ms_per_token is not None and target_ms_per_call else None
     )
-    theory_tau = expected_tokens_per_call(alpha, mean_gamma) if alpha is not None else None
-    theory_speedup = (
-        expected_speedup(alpha, mean_gamma, cost_ratio) if alpha is not None and cost_ratio is not None else None
-    )
+    theory_tau = theory_speedup = None
+    if alpha is not None and not tree:
+        predicted = [expected_tokens_per_call(alpha, gamma) for gamma in draft_lengths]
+        theory_tau = sum(predicted) / len(predicted)
+        if cost_ratio is not None:
+            theory_speedup = sum(predicted) / sum(gamma * cost_ratio + 1.0 for gamma in draft_lengths)
     total_ms = prefill_ms + decode_ms
     return Summary(
         new_tokens=new_tokens,
@@ -277,6 +311,8 @@ def summarize(
         cost_ratio=cost_ratio,
         theoretical_speedup=theory_speedup,
         stop_reason=stop_reason,
+        tree=tree,
+        mean_nodes=sum(node_counts) / len(node_counts) if tree and node_counts else None,
     )
 
 
@@ -289,9 +325,10 @@ def compare_with_baseline(trace: Trace, baseline: Trace, output: Sequence[int], 
     trace.summary.measured_speedup = trace.summary.tokens_per_s / base if base > 0 else None
     trace.summary.output_matches_baseline = list(output) == list(baseline_output)
     summary, ar_call = trace.summary, baseline.summary.target_ms_per_call
-    if summary.target_ms_per_call and ar_call and summary.theoretical_speedup is not None:
+    if summary.target_ms_per_call and ar_call:
         summary.verify_cost_ratio = summary.target_ms_per_call / ar_call
-        summary.theoretical_speedup_at_verify_cost = summary.theoretical_speedup / summary.verify_cost_ratio
+        if summary.theoretical_speedup is not None:
+            summary.theoretical_speedup_at_verify_cost = summary.theoretical_speedup / summary.verify_cost_ratio
 
 
 def fill_strings(record: StepRecord, token_text: Callable[[int], str]) -> None:

@@ -31,7 +31,7 @@ from workers.decoding.chain import top_k_lists
 from workers.decoding.errors import DecodingInputError
 from workers.decoding.lm import CausalLM
 from workers.decoding.protocols import Draft, Verification
-from workers.decoding.sampling import SamplingConfig, align_vocab, entropy, probabilities, sample
+from workers.decoding.sampling import SamplingConfig, align_vocab, check_draft_ids, entropy, probabilities, sample
 from workers.decoding.trace import Decision, DraftTokenRecord, NextSource, TopK
 
 ChildSampling = Literal["iid", "without_replacement", "deterministic"]
@@ -154,25 +154,58 @@ def truncate_template(template: Template, budget: int) -> Template:
 # DySpec dynamic tree
 
 
-Expander = Callable[[TokenTree, list[int]], list[tuple[list[int], list[float]]]]
-"""Given the tree and nodes (``-1`` = root), return for each node its candidate children in the order they must be
-tried: token ids and their draft probabilities (top-k of q, or a Gumbel-top-k sample of q)."""
+@dataclass(frozen=True)
+class Children:
+    """A node's candidate children in the order they must be tried, with the priority of trying each one.
+
+    ``priority[r]`` scores the decision to add rank ``r`` and must not depend on ``tokens[r]`` itself: recursive
+    rejection sampling without replacement is exact only when the decision to try a draft is independent of that
+    draft (it may depend on the earlier ranks). Sampled children therefore use :func:`expected_draft_probs`;
+    deterministic children (top-k of q) may use their own ``q``, since nothing about them is random.
+    """
+
+    tokens: list[int]
+    q: list[float]
+    priority: list[float]
+
+
+Expander = Callable[[TokenTree, list[int]], list[Children]]
+"""Given the tree and nodes (``-1`` = root), return each node's :class:`Children`."""
+
+
+def expected_draft_probs(q: torch.Tensor, tokens: Sequence[int], *, without_replacement: bool) -> list[float]:
+    """``E[q(x_r) | x_1 .. x_{r-1}]`` for each rank ``r`` of a sample ``tokens`` from ``q``: the expected draft
+    probability of the ``r``-th draw given only the earlier ones (``sum q^2`` for i.i.d. draws; without replacement,
+    ``sum_{y not drawn} q(y)^2 / (1 - q(drawn))``). A priority that never looks at the draw it decides on."""
+    qd = q.to(torch.float64)
+    total = float((qd * qd).sum())
+    if not without_replacement:
+        return [total] * len(tokens)
+    drawn = qd[torch.as_tensor(list(tokens), dtype=torch.long, device=qd.device)]
+    zero = torch.zeros(1, dtype=torch.float64, device=qd.device)
+    square_before = torch.cat([zero, (drawn * drawn).cumsum(0)[:-1]])
+    mass_before = torch.cat([zero, drawn.cumsum(0)[:-1]])
+    left = (1.0 - mass_before).clamp_min(1e-300)
+    return [float(v) for v in ((total - square_before).clamp_min(0.0) / left).tolist()]
 
 
 def dyspec_tree(expand: Expander, budget: int, max_depth: int) -> TokenTree:
     """DySpec greedy expansion (Xiong et al. 2024): repeatedly add the candidate with the highest estimated acceptance,
-    the product of draft probabilities along its path, until ``budget`` nodes.
+    the parent's path probability times the candidate's priority, until ``budget`` nodes.
 
     Each node exposes only its next untried candidate (children must be a prefix of the node's candidate order for
-    the without-replacement rule). A node's own candidates are unknown until the draft model has run on it; its
-    path probability bounds every child's score, so it sits in the queue with that bound and, when it reaches the
-    top, every node waiting for evaluation is evaluated in one batched ``expand`` call. The result is exactly the
-    tree of sequential best-first expansion.
+    the without-replacement rule). The priority of a sampled candidate is its expected draft probability given the
+    earlier ranks, not its own (see :class:`Children`): DySpec's original rule scores a sampled sibling by its own
+    q, which makes the tree's shape depend on the draws it verifies and biases the output (measured: total
+    variation 0.03 on a 4-token example). A node's own candidates are unknown until the draft model has run on it;
+    its path probability bounds every child's score (priorities are at most 1), so it sits in the queue with that
+    bound and, when it reaches the top, every node waiting for evaluation is evaluated in one batched ``expand``
+    call. The result is exactly the tree of sequential best-first expansion.
     """
     tree = TokenTree()
     counter = itertools.count()
     heap: list[tuple[float, int, str, int, int]] = []  # (-score, tiebreak, kind, node, rank)
-    candidates: dict[int, tuple[list[int], list[float]]] = {}
+    candidates: dict[int, Children] = {}
     waiting: list[int] = [-1]
     heapq.heappush(heap, (-1.0, next(counter), "eval", -1, 0))
 
@@ -186,15 +219,15 @@ def dyspec_tree(expand: Expander, budget: int, max_depth: int) -> TokenTree:
                 continue
             batch = list(waiting)
             waiting.clear()
-            for n, cands in zip(batch, expand(tree, batch), strict=True):
-                candidates[n] = cands
-                if cands[0]:
-                    heapq.heappush(heap, (-base(n) * cands[1][0], next(counter), "child", n, 0))
+            for n, children in zip(batch, expand(tree, batch), strict=True):
+                candidates[n] = children
+                if children.tokens:
+                    heapq.heappush(heap, (-base(n) * children.priority[0], next(counter), "child", n, 0))
             continue
-        tokens, probs = candidates[node]
-        child = tree.add(node, tokens[rank], probs[rank], score=-neg)
-        if rank + 1 < len(tokens):
-            heapq.heappush(heap, (-base(node) * probs[rank + 1], next(counter), "child", node, rank + 1))
+        children = candidates[node]
+        child = tree.add(node, children.tokens[rank], children.q[rank], score=-neg)
+        if rank + 1 < len(children.tokens):
+            heapq.heappush(heap, (-base(node) * children.priority[rank + 1], next(counter), "child", node, rank + 1))
         if tree.depths[child] < max_depth:
             waiting.append(child)
             heapq.heappush(heap, (-tree.path_q[child], next(counter), "eval", child, 0))
@@ -468,8 +501,10 @@ class TreeVerifier:
         rule = resolve_rule(self.rule if n else "auto", sampling_kind, sampling.greedy)
         tree = TokenTree.from_parents(draft.tokens, parents)
         base = target.length
+        check_draft_ids(draft.tokens, target.vocab_size)  # before the embedding lookup
         logits = forward_tree(target, pending, draft.tokens, parents)
         forward_ms = target.last_forward_ms
+        check_draft_ids(draft.tokens, logits.shape[-1])
         p = probabilities(logits, sampling)
         q = align_vocab(draft.q.to(p.device, torch.float32), p.shape[-1]) if draft.q is not None and n else None
         argmax = logits.argmax(dim=-1) if sampling.greedy else None
@@ -489,7 +524,7 @@ class TreeVerifier:
             target_forwards=1 + extra_calls,
             target_ms=forward_ms,
             residual_top=residual_top,
-            target_probs=p,
+            target_logits=logits,
             extra={
                 "tree_verification": {
                     "rule": rule,
@@ -538,8 +573,10 @@ def _records(
     records = []
     cols = [t.tolist() for t in (p_x, q_x, beta, h_p, h_q)]
     for i, (pi, qi, bi, hpi, hqi) in enumerate(zip(*cols, strict=True)):
-        prob, u, _ = tried.get(i, (math.nan, None, False))
-        decision: Decision = "accepted" if i in on_path else ("rejected" if i in tried else "unverified")
+        prob, u, ok = tried.get(i, (math.nan, None, False))
+        # A tried node whose token was accepted is "accepted" even when the walk continued through an identical
+        # sibling (i.i.d. children with an equal token path are merged), so it is off the reported path.
+        decision: Decision = "accepted" if i in on_path or ok else ("rejected" if i in tried else "unverified")
         records.append(
             DraftTokenRecord(
                 node=i,

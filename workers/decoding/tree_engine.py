@@ -32,6 +32,7 @@ from workers.decoding.sampling import SamplingConfig, probabilities
 from workers.decoding.token_recycling import TokenRecyclingDrafter
 from workers.decoding.trace import StepRecord, Trace
 from workers.decoding.tree import (
+    Children,
     ChildSampling,
     Template,
     TokenTree,
@@ -40,6 +41,7 @@ from workers.decoding.tree import (
     branching_template,
     check_tree_fits,
     dyspec_tree,
+    expected_draft_probs,
     greedy_template,
     model_dtype,
     tree_attention_mask,
@@ -58,13 +60,12 @@ DEFAULT_TEMPLATE = branching_template((3, 2, 1, 1))
 # draft-model tree drafting
 
 
-def _candidates(
-    q: torch.Tensor, count: int, kind: ChildSampling, gen: torch.Generator
-) -> tuple[list[int], list[float]]:
-    """``count`` children of a node whose draft distribution is ``q``: top-k, Gumbel-top-k or i.i.d. draws."""
+def _candidates(q: torch.Tensor, count: int, kind: ChildSampling, gen: torch.Generator) -> Children:
+    """``count`` children of a node whose draft distribution is ``q``: top-k, Gumbel-top-k or i.i.d. draws, with
+    the priority of trying each one (its own q only when nothing about it is random; see ``Children``)."""
     count = min(count, int((q > 0).sum()))
     if count <= 0:
-        return [], []
+        return Children([], [], [])
     if kind == "deterministic":
         ids = torch.topk(q, count).indices
     elif kind == "without_replacement":
@@ -72,7 +73,11 @@ def _candidates(
     else:
         ids = V.sample_iid(q, count, gen)
     tokens = [int(t) for t in ids.tolist()]
-    return tokens, [float(q[t]) for t in tokens]
+    probs = [float(v) for v in q[ids].tolist()]
+    if kind == "deterministic":
+        return Children(tokens, probs, probs)
+    priority = expected_draft_probs(q, tokens, without_replacement=kind == "without_replacement")
+    return Children(tokens, probs, priority)
 
 
 class ModelTreeDrafter:
@@ -99,6 +104,9 @@ class ModelTreeDrafter:
     def start(self, prompt_ids: Sequence[int]) -> None:
         self.inner.start(prompt_ids)
 
+    def limit_vocab(self, width: int) -> None:
+        self.inner.limit_vocab(width)
+
     def observe(self, context: Sequence[int], verification: Verification) -> None:
         return None
 
@@ -118,7 +126,8 @@ class ModelTreeDrafter:
         logits, rollback = self.inner.logits_after(context)
         self._prefix = self.lm.length
         self._slots = {}
-        tree, dists, info = self.build(probabilities(logits, sampling), max_tokens, sampling, gen)
+        root_q = probabilities(self.inner.within_vocab(logits), sampling)
+        tree, dists, info = self.build(root_q, max_tokens, sampling, gen)
         rollback += self.lm.crop(self._prefix)
         q = torch.stack([dists[p] for p in tree.parents]) if len(tree) else None
         info.update(child_sampling=self.child_sampling(sampling), path_q=tree.path_q, scores=tree.scores)
@@ -148,7 +157,7 @@ class ModelTreeDrafter:
             [[self._prefix + tree.depths[n] - 1 for n in nodes]], dtype=torch.long, device=self.lm.device
         )
         logits = self.lm.forward([tree.tokens[n] for n in nodes], position_ids=positions, attention_mask=mask)
-        return list(probabilities(logits, sampling))
+        return list(probabilities(self.inner.within_vocab(logits), sampling))
 
 
 class MultiDraftDrafter(ModelTreeDrafter):
@@ -175,16 +184,16 @@ class MultiDraftDrafter(ModelTreeDrafter):
         kind = self.child_sampling(sampling)
         tree = TokenTree()
         dists: dict[int, torch.Tensor] = {-1: root_q}
-        tokens, probs = _candidates(root_q, k, kind, gen)
-        leaves = [tree.add(-1, t, pr) for t, pr in zip(tokens, probs, strict=True)]
+        roots = _candidates(root_q, k, kind, gen)
+        leaves = [tree.add(-1, t, pr) for t, pr in zip(roots.tokens, roots.q, strict=True)]
         for _ in range(depth - 1):
             for leaf, q in zip(leaves, self.evaluate(tree, leaves, sampling), strict=True):
                 dists[leaf] = q
             step_kind: ChildSampling = "deterministic" if sampling.greedy else "iid"
             new = []
             for leaf in leaves:
-                (token,), (prob,) = _candidates(dists[leaf], 1, step_kind, gen)
-                new.append(tree.add(leaf, token, prob))
+                child = _candidates(dists[leaf], 1, step_kind, gen)
+                new.append(tree.add(leaf, child.tokens[0], child.q[0]))
             leaves = new
         return tree, dists, {"builder": "multi_draft", "num_drafts": k, "draft_length": depth}
 
@@ -223,15 +232,15 @@ class FixedTreeDrafter(ModelTreeDrafter):
             to_eval = [n for n in parents if n not in dists]
             for n, q in zip(to_eval, self.evaluate(tree, to_eval, sampling), strict=True):
                 dists[n] = q
-            drawn: dict[int, tuple[list[int], list[float]]] = {}
+            drawn: dict[int, Children] = {}
             for path in level:
                 parent = node_of[path[:-1]]
                 if parent not in drawn:
                     width = 1 + max(p[-1] for p in level if node_of[p[:-1]] == parent)
                     drawn[parent] = _candidates(dists[parent], width, kind, gen)
-                tokens, probs = drawn[parent]
-                if path[-1] < len(tokens):
-                    node_of[path] = tree.add(parent, tokens[path[-1]], probs[path[-1]])
+                children = drawn[parent]
+                if path[-1] < len(children.tokens):
+                    node_of[path] = tree.add(parent, children.tokens[path[-1]], children.q[path[-1]])
             template = tuple(p for p in template if len(p) <= depth or p[:depth] in node_of)
         return tree, dists, {"builder": "template", "template_size": len(template)}
 
@@ -240,7 +249,9 @@ class DySpecDrafter(ModelTreeDrafter):
     """DySpec dynamic tree: best-first expansion scored by the product of draft probabilities along the path.
 
     Children of a node are its top tokens (greedy) or a Gumbel-top-k sample (sampling, verified with RSD), at most
-    ``max_children`` each; ``budget`` caps the node count and ``max_depth`` the depth.
+    ``max_children`` each; ``budget`` caps the node count and ``max_depth`` the depth. When sampling, a child not yet
+    in the tree is scored by its expected draft probability given its earlier siblings, never by its own (see
+    ``tree.Children``), so the tree's shape cannot bias RSD.
     """
 
     def __init__(
@@ -259,7 +270,7 @@ class DySpecDrafter(ModelTreeDrafter):
         kind = self.child_sampling(sampling)
         batches: list[int] = []
 
-        def expand(tree: TokenTree, nodes: list[int]) -> list[tuple[list[int], list[float]]]:
+        def expand(tree: TokenTree, nodes: list[int]) -> list[Children]:
             fresh = [n for n in nodes if n not in dists]
             for n, q in zip(fresh, self.evaluate(tree, fresh, sampling), strict=True):
                 dists[n] = q

@@ -115,10 +115,14 @@ def overlap(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return torch.minimum(p.to(_DTYPE), q.to(_DTYPE)).sum(-1)
 
 
-def _ratio_accept(px: torch.Tensor, qx: torch.Tensor) -> torch.Tensor:
-    """``min(1, px / qx)``, with ``qx = 0`` treated as certain acceptance when ``px > 0``."""
-    safe = torch.where(qx > 0, px / qx.clamp_min(1e-300), torch.where(px > 0, 1.0, 0.0))
-    return safe.clamp(max=1.0)
+def _ratio_accept(px: torch.Tensor, qx: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+    """``min(1, px / qx)`` for the rows still being decided (``active``).
+
+    A drafted token was sampled from q, so ``qx > 0``; ``qx = 0`` means the draft and its q disagree (a drafter
+    bug), and any acceptance probability would then be a guess that biases the output, so it raises instead."""
+    if bool((active & (qx <= 0)).any()):
+        raise ValueError("a drafted token has draft probability q(x) = 0, so it cannot have been sampled from q")
+    return (px / qx.clamp_min(1e-300)).clamp(max=1.0)
 
 
 def sample_from(dist: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -129,7 +133,9 @@ def sample_from(dist: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
 
 
 def _uniforms(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device) -> torch.Tensor:
-    return torch.rand(shape, generator=generator, dtype=_DTYPE, device=device)
+    """Uniform draws from the (CPU) generator, then moved: a CPU generator cannot draw on another device, and
+    drawing on the CPU gives the same numbers whatever device the distributions live on."""
+    return torch.rand(shape, generator=generator, dtype=_DTYPE).to(device)
 
 
 def sample_iid(q: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -197,13 +203,13 @@ def _recursive(
     accepted = torch.full((batch,), -1, dtype=torch.long, device=p.device)
     probs = torch.full((batch, k), math.nan, dtype=_DTYPE, device=p.device)
     uniform = _uniforms((batch, k), generator, p.device)
-    residuals = torch.full((batch, k, p.shape[1]), math.nan, dtype=_DTYPE) if keep_residuals else None
+    residuals = torch.full((batch, k, p.shape[1]), math.nan, dtype=_DTYPE, device=p.device) if keep_residuals else None
     for j in range(k):
         active = accepted < 0
         if not bool(active.any()):
             break
         x = drafts[:, j : j + 1]
-        a = _ratio_accept(cur.gather(1, x).squeeze(1), q_cur.gather(1, x).squeeze(1))
+        a = _ratio_accept(cur.gather(1, x).squeeze(1), q_cur.gather(1, x).squeeze(1), active)
         probs[:, j] = torch.where(active, a, probs[:, j])
         take = active & (uniform[:, j] < a)
         accepted = torch.where(take, j, accepted)
@@ -258,7 +264,9 @@ def deterministic_batch(
     probs = torch.full((batch, k), math.nan, dtype=_DTYPE, device=pb.device)
     uniform = _uniforms((batch, k), generator, pb.device)
     accepted = torch.full((batch,), -1, dtype=torch.long, device=pb.device)
-    residuals = torch.full((batch, k, pb.shape[1]), math.nan, dtype=_DTYPE) if keep_residuals else None
+    residuals = (
+        torch.full((batch, k, pb.shape[1]), math.nan, dtype=_DTYPE, device=pb.device) if keep_residuals else None
+    )
     cur = pb.clone()
     for j in range(k):
         active = accepted < 0
@@ -326,8 +334,9 @@ def spectr_rho(p: torch.Tensor, q: torch.Tensor, k: int) -> torch.Tensor:
     float64 bisection (``O(V log V)`` per row).
     """
     pb, qb = _batch(p), _batch(q)
-    rho = torch.tensor([_spectr_rho_row(pr, qr, k) for pr, qr in zip(pb, qb, strict=True)], dtype=_DTYPE)
-    return rho[0] if p.dim() == 1 else rho.to(pb.device)
+    rows = [_spectr_rho_row(pr, qr, k) for pr, qr in zip(pb, qb, strict=True)]
+    rho = torch.tensor(rows, dtype=_DTYPE, device=pb.device)
+    return rho[0] if p.dim() == 1 else rho
 
 
 def spectr_acceptance(p: torch.Tensor, q: torch.Tensor, k: int) -> torch.Tensor:
@@ -361,7 +370,7 @@ def spectr_batch(
     for j in range(k):
         active = accepted < 0
         x = drafts[:, j : j + 1]
-        a = _ratio_accept(p.gather(1, x).squeeze(1) / rho_t, q.gather(1, x).squeeze(1))
+        a = _ratio_accept(p.gather(1, x).squeeze(1) / rho_t, q.gather(1, x).squeeze(1), active)
         probs[:, j] = torch.where(active, a, probs[:, j])
         accepted = torch.where(active & (uniform[:, j] < a), j, accepted)
     total = 1 - (1 - beta) ** k
@@ -369,7 +378,7 @@ def spectr_batch(
     res = _normalise((p - torch.minimum(q, p / rho_t.unsqueeze(-1)) * scale.unsqueeze(-1)).clamp_min(0.0), p)
     residuals = None
     if keep_residuals:
-        residuals = torch.full((batch, k, p.shape[1]), math.nan, dtype=_DTYPE)
+        residuals = torch.full((batch, k, p.shape[1]), math.nan, dtype=_DTYPE, device=p.device)
         residuals[:, -1] = torch.where((accepted < 0).unsqueeze(1), res, residuals[:, -1])
     return _finish(res, drafts, accepted, probs, uniform, generator, rho=rho_t, residuals=residuals)
 
@@ -388,7 +397,7 @@ def greedy_batch(p: torch.Tensor, drafts: torch.Tensor) -> BatchVerification:
     nan = torch.full((batch, k), math.nan, dtype=_DTYPE, device=pb.device)
     probs = torch.where(trial <= stop, hit.to(_DTYPE), nan)
     return BatchVerification(
-        best, accepted, probs, nan, torch.full((batch,), math.nan, dtype=_DTYPE), pb.expand(batch, -1)
+        best, accepted, probs, nan, torch.full((batch,), math.nan, dtype=_DTYPE, device=pb.device), pb.expand(batch, -1)
     )
 
 
@@ -408,7 +417,7 @@ def verify(
 
     ``q`` is unused by ``deterministic`` and ``greedy``. ``single`` uses only the first draft.
     """
-    d = torch.as_tensor(drafts, dtype=torch.long).reshape(-1)
+    d = torch.as_tensor(drafts, dtype=torch.long, device=p.device).reshape(-1)
     if rule == "single":
         d = d[:1]
     if rule in ("single", "rrs", "rsd", "spectr") and q is None:

@@ -392,6 +392,11 @@ export interface TraceSummary {
   /** Mean verification forward ÷ the baseline's autoregressive forward (absent in traces saved before it existed). */
   verify_cost_ratio?: number | null;
   theoretical_speedup_at_verify_cost?: number | null;
+  /** Tree drafts: acceptance is per depth (a level passes when any candidate is accepted), `mean_gamma` is the mean
+   * depth, and the chain formulas are not applied (`theoretical_*` are null). Absent in older traces. */
+  tree?: boolean;
+  /** Trees: mean drafted nodes per verification step. */
+  mean_nodes?: number | null;
 }
 
 export interface Trace {

@@ -1,7 +1,7 @@
 import { useId, type ReactNode } from 'react';
 import type { DrafterKind, LanguageModel } from '../api/types';
 import { formatInt } from '../lib/format';
-import { DRAFTERS, DRAFTER_BY_KIND, EXAMPLE_PROMPTS, draftCandidates, type FormErrors, type SpecForm as Form } from '../lib/speculative';
+import { DRAFTERS, DRAFTER_BY_KIND, EXAMPLE_PROMPTS, MAX_GAMMA, MAX_NEW_TOKENS, draftCandidates, type FormErrors, type SpecForm as Form } from '../lib/speculative';
 
 function FieldError({ error, id }: { error?: string; id?: string }) {
   if (!error) return null;
@@ -169,7 +169,7 @@ export function SpecForm({ form, onChange, models, modelsLoading, errors, busy, 
             </label>
           </div>
           <div className="spec-sampling">
-            <NumberField label="Max new tokens" value={form.maxNewTokens} onChange={(v) => set('maxNewTokens', v)} error={errors.max_new_tokens} min={1} max={512} placeholder="128" testId="spec-max-new-tokens" hint="1–512" />
+            <NumberField label="Max new tokens" value={form.maxNewTokens} onChange={(v) => set('maxNewTokens', v)} error={errors.max_new_tokens} min={1} max={MAX_NEW_TOKENS} placeholder="128" testId="spec-max-new-tokens" hint={`1–${MAX_NEW_TOKENS}`} />
             <NumberField
               label="Temperature"
               value={form.temperature}
@@ -312,7 +312,7 @@ export function SpecForm({ form, onChange, models, modelsLoading, errors, busy, 
 
               {info?.usesGamma ? (
                 <div className="gamma-row">
-                  <NumberField label="Draft length γ" value={form.gamma} onChange={(v) => set('gamma', v)} error={errors.gamma} min={1} max={64} placeholder="5" testId="spec-gamma" hint="1–64 tokens per step" />
+                  <NumberField label="Draft length γ" value={form.gamma} onChange={(v) => set('gamma', v)} error={errors.gamma} min={1} max={MAX_GAMMA} placeholder="5" testId="spec-gamma" hint={`1–${MAX_GAMMA} tokens per step`} />
                   <label className="toggle" title="HF's heuristic: γ += 2 after a fully accepted draft, else γ − 1">
                     <input type="checkbox" checked={form.adaptiveGamma} onChange={(e) => set('adaptiveGamma', e.target.checked)} data-testid="spec-adaptive-gamma" />
                     Adaptive γ

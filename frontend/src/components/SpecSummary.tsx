@@ -38,7 +38,9 @@ export function SpecSummary({ result, actions }: { result: SpeculativeResult; ac
     );
   }
   const gammaShown = s.mean_gamma;
-  const tau = s.alpha !== null ? expectedTokensPerCall(s.alpha, gammaShown) : null;
+  const tree = s.tree === true;
+  // Traces saved before the per-step mean existed: the old formula at the mean γ (chains only).
+  const tau = s.theoretical_tokens_per_call ?? (s.alpha !== null && !tree ? expectedTokensPerCall(s.alpha, gammaShown) : null);
   const saved = targetCallsSaved(s, base);
   const match = s.output_matches_baseline;
   const lossless = result.lossless?.lossless ?? result.trace.lossless;
@@ -63,11 +65,21 @@ export function SpecSummary({ result, actions }: { result: SpeculativeResult; ac
               label="Acceptance rate"
               value={formatPercent(s.acceptance_rate)}
               sub={
-                <>
-                  {formatInt(s.accepted)}/{formatInt(s.drafted)} drafts · α {formatNum(s.alpha, 3)} · mean β {formatNum(s.mean_beta, 3)}
-                </>
+                tree ? (
+                  <>
+                    {formatInt(s.accepted)}/{formatInt(s.drafted)} nodes · levels passed {formatNum(s.alpha, 3)} · mean β {formatNum(s.mean_beta, 3)}
+                  </>
+                ) : (
+                  <>
+                    {formatInt(s.accepted)}/{formatInt(s.drafted)} drafts · α {formatNum(s.alpha, 3)} · mean β {formatNum(s.mean_beta, 3)}
+                  </>
+                )
               }
-              help="Accepted draft tokens / drafted tokens. α = accepted / tested (tokens after a rejection are not tested); β = Σ min(p, q), the expected acceptance."
+              help={
+                tree
+                  ? 'Accepted nodes / drafted nodes. Levels passed = tree levels where some candidate was accepted / levels the walk reached (each level counts once, however many siblings were tried); β = Σ min(p, q) per node.'
+                  : 'Accepted draft tokens / drafted tokens. α = accepted / tested (tokens after a rejection are not tested); β = Σ min(p, q), the expected acceptance.'
+              }
               testId="fig-acceptance"
             />
           )}
@@ -75,15 +87,23 @@ export function SpecSummary({ result, actions }: { result: SpeculativeResult; ac
             label="Tokens per target call"
             value={formatNum(s.tokens_per_target_call, 2)}
             sub={
-              speculative ? (
-                <>
-                  theory τ = (1−α<sup>γ+1</sup>)/(1−α) = {formatNum(s.theoretical_tokens_per_call ?? tau, 2)} at γ̄ {formatNum(gammaShown, 1)}
-                </>
-              ) : (
+              !speculative ? (
                 'autoregressive: one token per call'
+              ) : tree ? (
+                <span data-testid="fig-tau-tree">
+                  trees {formatNum(gammaShown, 1)} deep, {formatNum(s.mean_nodes, 1)} nodes on average · no chain formula
+                </span>
+              ) : (
+                <>
+                  theory τ = mean of (1−α<sup>γ+1</sup>)/(1−α) per step = {formatNum(tau, 2)} (γ̄ {formatNum(gammaShown, 1)})
+                </>
               )
             }
-            help="New tokens / target forward calls, against the expected value from the measured α and mean draft length γ̄ (Leviathan et al. 2023)."
+            help={
+              tree
+                ? 'New tokens / target forward calls. The chain formula (1−α^(γ+1))/(1−α) assumes one candidate per position, so it is not applied to trees; the acceptance by depth below shows where the trees stopped.'
+                : 'New tokens / target forward calls, against the expected value from the measured α: (1−α^(γ+1))/(1−α) for each step’s draft length γ, averaged over the steps (Leviathan et al. 2023).'
+            }
             testId="fig-tau"
           />
           <Figure
@@ -105,8 +125,8 @@ export function SpecSummary({ result, actions }: { result: SpeculativeResult; ac
               value={formatSpeedup(s.measured_speedup)}
               sub={
                 <>
-                  theory {formatSpeedup(s.theoretical_speedup)}
-                  {s.cost_ratio !== null && <> from c = {formatProb(s.cost_ratio)}</>}
+                  {tree ? 'no chain formula for trees' : <>theory {formatSpeedup(s.theoretical_speedup)}</>}
+                  {!tree && s.cost_ratio !== null && <> from c = {formatProb(s.cost_ratio)}</>}
                   {s.verify_cost_ratio != null && s.theoretical_speedup_at_verify_cost != null && (
                     <span data-testid="fig-speedup-verify">
                       {' '}
@@ -116,7 +136,7 @@ export function SpecSummary({ result, actions }: { result: SpeculativeResult; ac
                 </>
               }
               tone={s.measured_speedup === null ? undefined : s.measured_speedup >= 1 ? 'good' : 'bad'}
-              help="This run's tokens/s ÷ the autoregressive baseline's on the same prompt and settings. Theory: (1−α^(γ+1)) / ((1−α)(γc+1)) with c = draft time per token / target time per call, both measured here. The formula prices a verification forward (γ+1 tokens) like one autoregressive step; v is its measured price against the baseline's step (about 1 on a memory-bound GPU, more on a CPU), and the second figure divides the theory by it."
+              help="This run's tokens/s ÷ the autoregressive baseline's on the same prompt and settings. Theory (chains only): Σ (1−α^(γ+1))/(1−α) over the steps ÷ Σ (γc+1), with each step’s γ and c = draft time per token / target time per call, both measured here. The formula prices a verification forward (γ+1 tokens) like one autoregressive step; v is its measured price against the baseline's step (about 1 on a memory-bound GPU, more on a CPU), and the second figure divides the theory by it."
               testId="fig-speedup"
             />
           )}
@@ -138,7 +158,7 @@ export function SpecSummary({ result, actions }: { result: SpeculativeResult; ac
             />
           )}
         </div>
-        {speculative && <AcceptanceChart bars={bars} />}
+        {speculative && <AcceptanceChart bars={bars} title={tree ? 'Acceptance by tree depth' : undefined} />}
       </div>
       <div className="spec-summary-foot">
         <p className={`lossless-note${lossless ? '' : ' is-lossy'}`}>

@@ -5,9 +5,10 @@ import sampledFixture from '../fixtures/speculative-sampled.json';
 import treeFixture from '../fixtures/speculative-tree.json';
 import { render } from '../test/render';
 import { AcceptanceChart } from './AcceptanceChart';
-import { SpecSummary } from './SpecSummary';
+import { SpecSummary, formatSpeedup } from './SpecSummary';
 import { SpecTokens } from './SpecTokens';
 import { StepInspector } from './StepInspector';
+import { formatNum, formatPercent } from '../lib/format';
 import { acceptanceByPosition, prefillNote, traceTokens } from '../lib/speculative';
 
 const sampled = sampledFixture as unknown as SpeculativeResult;
@@ -74,8 +75,9 @@ describe('StepInspector', () => {
     const r = render(<Harness result={tree} initial={2} />);
     const nodes = q(r.container, '[data-testid="tree-node"]');
     expect(nodes).toHaveLength(tree.trace.steps[2].draft.length);
-    expect(nodes.filter((n) => n.classList.contains('on-path')).map((n) => n.dataset.node)).toEqual(['0', '1', '4', '5']);
-    expect(r.container.querySelectorAll('.tree-edge.on-path').length).toBeGreaterThanOrEqual(4);
+    const accepted = tree.trace.steps[2].draft.filter((d) => d.decision === 'accepted').map((d) => String(d.node));
+    expect(nodes.filter((n) => n.classList.contains('on-path')).map((n) => n.dataset.node)).toEqual(accepted);
+    expect(r.container.querySelectorAll('.tree-edge.on-path').length).toBeGreaterThanOrEqual(accepted.length);
     expect(r.container.querySelector('.tree-next.o-bonus')).not.toBeNull();
     r.unmount();
   });
@@ -95,24 +97,44 @@ describe('SpecTokens', () => {
 
 describe('AcceptanceChart and SpecSummary', () => {
   it('draws one bar per draft position at the measured rate', () => {
-    const bars = acceptanceByPosition(sampled.trace.steps, sampled.trace.summary);
+    const summary = sampled.trace.summary!;
+    const bars = acceptanceByPosition(sampled.trace.steps, summary);
     const r = render(<AcceptanceChart bars={bars} />);
     const g = q(r.container, '[data-testid="acceptance-bar"]');
-    expect(g.map((e) => e.dataset.position)).toEqual(['1', '2', '3', '4', '5']);
-    expect(g.map((e) => Number(e.dataset.rate))).toEqual([0.4, 0.5, 1, 0, 0]);
-    expect(r.container.querySelectorAll('.chart-beta')).toHaveLength(5);
+    expect(g.map((e) => e.dataset.position)).toEqual(summary.acceptance_by_position.map((_, i) => String(i + 1)));
+    expect(g.map((e) => Number(e.dataset.rate))).toEqual(summary.acceptance_by_position.map((x) => expect.closeTo(x, 5)));
+    expect(r.container.querySelectorAll('.chart-beta')).toHaveLength(summary.mean_beta_by_position.length);
     r.unmount();
   });
 
   it('summarises acceptance, calls, speedup, the baseline check and the lossless note', () => {
+    const summary = sampled.trace.summary!;
     const r = render(<SpecSummary result={sampled} />);
     const s = r.container.querySelector('[data-testid="spec-summary"]')!;
-    expect(s.querySelector('[data-testid="fig-acceptance"]')!.textContent).toMatch(/16\.0%/);
-    expect(s.querySelector('[data-testid="fig-tau"]')!.textContent).toMatch(/1\.40.*1\.69/);
-    expect(s.querySelector('[data-testid="fig-speedup"]')!.textContent).toMatch(/×0\.97.*×1\.69/);
-    expect(s.querySelector('[data-testid="fig-identical"]')!.textContent).toMatch(/✗ differs.*sampling/);
+    expect(s.querySelector('[data-testid="fig-acceptance"]')!.textContent).toContain(formatPercent(summary.acceptance_rate));
+    const tau = s.querySelector('[data-testid="fig-tau"]')!.textContent!;
+    expect(tau).toContain(formatNum(summary.tokens_per_target_call, 2));
+    expect(tau).toContain(`mean of (1−α`);
+    expect(tau).toContain(`= ${formatNum(summary.theoretical_tokens_per_call, 2)}`);
+    const speedup = s.querySelector('[data-testid="fig-speedup"]')!.textContent!;
+    expect(speedup).toContain(formatSpeedup(summary.measured_speedup));
+    expect(speedup).toContain(`theory ${formatSpeedup(summary.theoretical_speedup)}`);
+    expect(s.querySelector('[data-testid="fig-identical"]')!.textContent).toMatch(summary.output_matches_baseline ? /✓ identical/ : /✗ differs.*sampling/);
     expect(s.textContent).toMatch(/Lossless\./);
     expect(s.querySelector('[data-testid="acceptance-chart"]')).not.toBeNull();
+    r.unmount();
+  });
+
+  it('summarises a tree run by depth, without the chain formulas', () => {
+    const summary = tree.trace.summary!;
+    expect(summary.tree).toBe(true);
+    const r = render(<SpecSummary result={tree} />);
+    const s = r.container.querySelector('[data-testid="spec-summary"]')!;
+    expect(s.querySelector('[data-testid="fig-tau-tree"]')!.textContent).toContain(`${formatNum(summary.mean_gamma, 1)} deep`);
+    expect(s.querySelector('[data-testid="fig-tau"]')!.textContent).not.toMatch(/theory τ/);
+    expect(s.querySelector('[data-testid="fig-speedup"]')!.textContent).toMatch(/no chain formula for trees/);
+    expect(s.querySelector('[data-testid="fig-acceptance"]')!.textContent).toMatch(/levels passed/);
+    expect(s.textContent).toMatch(/Acceptance by tree depth/);
     r.unmount();
   });
 
@@ -122,7 +144,8 @@ describe('AcceptanceChart and SpecSummary', () => {
     const r = render(<SpecSummary result={withCost} />);
     expect(r.container.querySelector('[data-testid="fig-speedup-verify"]')!.textContent).toMatch(/×1\.14.*v = 1\.48/);
     r.unmount();
-    const old = render(<SpecSummary result={sampled} />);
+    const before = { ...sampled.trace.summary!, verify_cost_ratio: undefined, theoretical_speedup_at_verify_cost: undefined };
+    const old = render(<SpecSummary result={{ ...sampled, trace: { ...sampled.trace, summary: before } }} />);
     expect(old.container.querySelector('[data-testid="fig-speedup-verify"]')).toBeNull();
     old.unmount();
   });

@@ -15,6 +15,7 @@ import type {
   StepRecord,
   TraceSummary,
 } from '../api/types';
+import LIMITS from './speculativeLimits.json';
 
 // ---- drafters ------------------------------------------------------------------------------------------------
 
@@ -46,6 +47,15 @@ export interface DrafterInfo {
   usesGamma: boolean;
 }
 
+type LimitGroup = keyof typeof LIMITS.fields;
+
+/** A field's [min, max] from speculativeLimits.json: the server's limits (tests/workers/decoding/
+ * test_speculative_fixtures.py probes the server's validation with each of them). */
+function range<G extends LimitGroup>(group: G, key: keyof (typeof LIMITS.fields)[G]): { min: number; max: number } {
+  const [min, max] = LIMITS.fields[group][key] as unknown as [number, number];
+  return { min, max };
+}
+
 const RULE_OPTIONS = [
   { value: 'rrs', label: 'RRS — recursive rejection sampling (i.i.d. drafts)' },
   { value: 'rsd_without_replacement', label: 'RSD — drafts without replacement' },
@@ -62,17 +72,16 @@ export const DRAFTERS: DrafterInfo[] = [
     description:
       'No draft model: finds the latest n-gram of the context earlier in the prompt/output and proposes what followed it. Pays off when the output copies the input (editing, code, extraction).',
     params: [
-      { key: 'max_ngram_size', label: 'Max n-gram size', kind: 'int', min: 1, max: 8, default: 2, help: 'Longest suffix n-gram searched for in the context.' },
+      { key: 'max_ngram_size', label: 'Max n-gram size', kind: 'int', ...range('prompt_lookup', 'max_ngram_size'), default: 2, help: 'Longest suffix n-gram searched for in the context.' },
       {
         key: 'min_ngram_size',
         label: 'Min n-gram size',
         kind: 'int',
-        min: 1,
-        max: 8,
+        ...range('prompt_lookup', 'min_ngram_size'),
         default: 2,
         help: 'Shortest match that may draft; 1 is HF’s rule. Single-token matches rarely pay on a CPU.',
       },
-      { key: 'num_pred_tokens', label: 'Tokens per lookup', kind: 'int', min: 1, max: 64, default: 10, help: 'Tokens copied after a match (the draft is also capped by γ).' },
+      { key: 'num_pred_tokens', label: 'Tokens per lookup', kind: 'int', ...range('prompt_lookup', 'num_pred_tokens'), default: 10, help: 'Tokens copied after a match (the draft is also capped by γ).' },
     ],
   },
   {
@@ -112,8 +121,8 @@ export const DRAFTERS: DrafterInfo[] = [
     usesGamma: false,
     description: 'k chain drafts that share only the root (SpecTr / SpecInfer / RSD); the verifier picks among them level by level.',
     params: [
-      { key: 'num_drafts', label: 'Drafts (k)', kind: 'int', min: 1, max: 16, default: 3, help: 'Number of chains; k × length must be ≤ 64 nodes.' },
-      { key: 'draft_length', label: 'Chain length', kind: 'int', min: 1, max: 32, default: 4, help: 'Tokens per chain.' },
+      { key: 'num_drafts', label: 'Drafts (k)', kind: 'int', ...range('multi_draft', 'num_drafts'), default: 3, help: 'Number of chains; k × length must be ≤ 64 nodes.' },
+      { key: 'draft_length', label: 'Chain length', kind: 'int', ...range('multi_draft', 'draft_length'), default: 4, help: 'Tokens per chain.' },
       { key: 'rule', label: 'Verification rule', kind: 'select', default: 'rrs', options: RULE_OPTIONS, help: 'How drafts are drawn and verified when sampling; greedy decoding always keeps the longest argmax path.', samplingOnly: true },
     ],
   },
@@ -136,9 +145,9 @@ export const DRAFTERS: DrafterInfo[] = [
     usesGamma: false,
     description: 'Best-first expansion by path draft probability up to a node budget: the tree grows where the draft is confident.',
     params: [
-      { key: 'node_budget', label: 'Node budget', kind: 'int', min: 1, max: 64, default: 16, help: 'Draft nodes per step (verified in one target call).' },
-      { key: 'max_depth', label: 'Max depth', kind: 'int', min: 1, max: 32, default: 6, help: 'Deepest level of the tree.' },
-      { key: 'max_children', label: 'Max children', kind: 'int', min: 1, max: 64, default: 8, help: 'Children per node at most.' },
+      { key: 'node_budget', label: 'Node budget', kind: 'int', ...range('tree_dyspec', 'node_budget'), default: 16, help: 'Draft nodes per step (verified in one target call).' },
+      { key: 'max_depth', label: 'Max depth', kind: 'int', ...range('tree_dyspec', 'max_depth'), default: 6, help: 'Deepest level of the tree.' },
+      { key: 'max_children', label: 'Max children', kind: 'int', ...range('tree_dyspec', 'max_children'), default: 8, help: 'Children per node at most.' },
     ],
   },
   {
@@ -148,7 +157,7 @@ export const DRAFTERS: DrafterInfo[] = [
     model: null,
     usesGamma: false,
     description: 'Training-free: an adjacency matrix of the target’s own top-k candidates from earlier steps, expanded into a 32-node tree. No draft model.',
-    params: [{ key: 'recycling_k', label: 'Candidates per token (k)', kind: 'int', min: 1, max: 64, default: 8, help: 'Top-k candidates kept per token in the adjacency matrix.' }],
+    params: [{ key: 'recycling_k', label: 'Candidates per token (k)', kind: 'int', ...range('token_recycling', 'recycling_k'), default: 8, help: 'Top-k candidates kept per token in the adjacency matrix.' }],
   },
 ];
 
@@ -159,9 +168,9 @@ export function drafterLabel(kind: string | null | undefined): string {
   return DRAFTER_BY_KIND[kind]?.label ?? kind;
 }
 
-export const NODE_LIMIT = 64;
-export const MAX_GAMMA = 64;
-export const MAX_NEW_TOKENS = 512;
+export const NODE_LIMIT = LIMITS.node_limit;
+export const MAX_GAMMA = LIMITS.fields.run.gamma[1];
+export const MAX_NEW_TOKENS = LIMITS.fields.run.max_new_tokens[1];
 
 /** Same vocabulary (what draft_model and the tree methods need): same tokenizer id, else same vocabulary size. */
 export function sharesVocabulary(a: LanguageModel | undefined, b: LanguageModel | undefined): boolean {
@@ -564,14 +573,18 @@ export interface PositionBar {
   beta: number | null;
 }
 
-/** Acceptance by draft position: counted from the steps when there are any, else the summary's lists. */
+/** Acceptance by draft position (chains) or depth (trees), like trace.py's summary: counted from the steps when
+ * there are any, else the summary's lists. A tree level counts once per step: reached when any candidate at that
+ * depth was tested, passed when any was accepted. */
 export function acceptanceByPosition(steps: StepRecord[] | null | undefined, summary?: TraceSummary | null): PositionBar[] {
   if (steps && steps.length) {
     const tested: number[] = [];
     const passed: number[] = [];
     const betaSum: number[] = [];
     const betaN: number[] = [];
-    for (const s of steps)
+    for (const s of steps) {
+      const reached = new Set<number>();
+      const passedLevel = new Set<number>();
       for (const r of s.draft) {
         const i = Math.max(0, r.depth - 1);
         while (tested.length <= i) {
@@ -584,11 +597,18 @@ export function acceptanceByPosition(steps: StepRecord[] | null | undefined, sum
           betaSum[i] += r.beta;
           betaN[i] += 1;
         }
-        if (r.decision !== 'unverified') {
+        if (r.decision === 'unverified') continue;
+        if (s.is_tree) {
+          reached.add(i);
+          if (r.decision === 'accepted') passedLevel.add(i);
+        } else {
           tested[i] += 1;
           if (r.decision === 'accepted') passed[i] += 1;
         }
       }
+      for (const i of reached) tested[i] += 1;
+      for (const i of passedLevel) passed[i] += 1;
+    }
     return tested.map((t, i) => ({
       position: i + 1,
       rate: t ? passed[i] / t : 0,
@@ -825,9 +845,9 @@ export function compareRows(a: SpeculativeResult, b: SpeculativeResult): Compare
     { key: 'sampling', label: 'Sampling', a: `${temp(a)} · seed ${a.trace.seed}`, b: `${temp(b)} · seed ${b.trace.seed}`, better: null },
     {
       key: 'gamma',
-      label: 'Draft length γ (mean)',
-      a: a.method === 'speculative' ? fmt(sa?.mean_gamma, 1) : '—',
-      b: b.method === 'speculative' ? fmt(sb?.mean_gamma, 1) : '—',
+      label: 'Draft length γ (mean; tree depth for trees)',
+      a: a.method === 'speculative' ? `${fmt(sa?.mean_gamma, 1)}${sa?.tree ? ' deep' : ''}` : '—',
+      b: b.method === 'speculative' ? `${fmt(sb?.mean_gamma, 1)}${sb?.tree ? ' deep' : ''}` : '—',
       better: null,
     },
     {

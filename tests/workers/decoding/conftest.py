@@ -84,6 +84,23 @@ class FixedDistributionLM(nn.Module):
         return SimpleNamespace(logits=self.logits.expand(1, n, -1).clone())
 
 
+class BigramLM(nn.Module):
+    """A context-dependent toy "model": the next-token distribution depends on the last token only,
+    ``P(next | ..., x) = table[x]``, so the logits of every position (a chain or a tree node) are ``log table[token]``.
+
+    With a bigram target the emitted pairs ``(previous, next)`` of a lossless method follow ``table`` row by row,
+    which exercises acceptance decisions that change with the context (a context-free target cannot)."""
+
+    def __init__(self, table: torch.Tensor) -> None:
+        super().__init__()
+        self.logits = nn.Buffer(torch.log(table.to(torch.float32)))
+        vocab = table.shape[-1]
+        self.config = SimpleNamespace(vocab_size=vocab, max_position_embeddings=10**9, name_or_path="bigram")
+
+    def forward(self, input_ids: torch.Tensor, logits_to_keep: int = 0, **_: Any) -> SimpleNamespace:
+        return SimpleNamespace(logits=self.logits[input_ids])
+
+
 @pytest.fixture(scope="session")
 def target() -> LlamaForCausalLM:
     return tiny_llama(seed=0, layers=4)

@@ -11,10 +11,15 @@ from tokenizers import Tokenizer, decoders, models
 from transformers import PreTrainedTokenizerFast
 from transformers.generation.candidate_generator import PromptLookupCandidateGenerator
 
-from tests.workers.decoding.conftest import tiny_llama
+from tests.workers.decoding.conftest import FixedDistributionLM, tiny_llama
+from workers.decoding import verification as V
+from workers.decoding.chain import ChainVerifier
 from workers.decoding.drafters import CrossTokenizerDrafter, ModelDrafter, PromptLookupDrafter, common_prefix_len
 from workers.decoding.engine import MethodConfig, generate
-from workers.decoding.sampling import GREEDY, SamplingConfig, make_generator
+from workers.decoding.errors import DecodingInputError
+from workers.decoding.lm import CausalLM
+from workers.decoding.protocols import Draft
+from workers.decoding.sampling import GREEDY, SamplingConfig, make_generator, probabilities
 
 CHARS = list(" abcdefghijklmnopqrstuvwxyz.,!?'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\n")
 
@@ -98,21 +103,134 @@ def test_cross_tokenizer_boundary_cases() -> None:
     assert info["boundary"] == "standalone" and ids == DRAFT_TOK.encode("he end")
 
 
-@pytest.mark.parametrize("temperature", [0.0, 0.8])
-def test_cross_tokenizer_is_lossless(temperature: float) -> None:
+def test_cross_tokenizer_is_lossless_when_greedy() -> None:
+    """Catches a cross-tokenizer draft (two different tokenizers, bridged through text) changing greedy output."""
     target = tiny_llama(seed=0, layers=3, vocab=len(TARGET_TOK))
     draft = tiny_llama(seed=4, layers=2, vocab=len(DRAFT_TOK))
     prompt = TARGET_TOK.encode("the cat sat on the mat. the cat sat on")
-    sampling = SamplingConfig(temperature=temperature)
-    expected, _ = generate(target, None, prompt, 30, MethodConfig(sampling=sampling), seed=3)
+    expected, _ = generate(target, None, prompt, 30, MethodConfig())
     drafter = CrossTokenizerDrafter(draft, TARGET_TOK, DRAFT_TOK)
-    output, trace = generate(
-        target, drafter, prompt, 30, MethodConfig(method="speculative", gamma=4, sampling=sampling), seed=3
-    )
-    if temperature == 0.0:
-        assert output == expected
-    assert len(output) == 30
+    output, trace = generate(target, drafter, prompt, 30, MethodConfig(method="speculative", gamma=4))
+    assert output == expected
     infos = [step.extra["cross_tokenizer"] for step in trace.steps if "cross_tokenizer" in step.extra]
     assert infos and all("retokenized_ids" in info and "boundary" in info for info in infos)
     for step in trace.steps:  # a deterministic draft: q is a point mass on each drafted token
         assert all(record.q == 1.0 for record in step.draft)
+
+
+def char_distribution(tokenizer: PreTrainedTokenizerFast, weights: dict[str, float]) -> list[float]:
+    probs = [0.0] * len(tokenizer)
+    for char, weight in weights.items():
+        probs[int(tokenizer.convert_tokens_to_ids(char))] = weight  # type: ignore[arg-type]
+    return probs
+
+
+def test_cross_tokenizer_sampling_follows_the_target_distribution() -> None:
+    """Catches a wrong rule for the point-mass drafts of the cross-tokenizer bridge when sampling (e.g. accepting
+    them outright, or resampling without removing the rejected token). A context-free target makes every output
+    token an i.i.d. draw from the warped p; the draft model always proposes "a" (re-tokenised for the target).
+    3,000 tokens over 4 outcomes: E[TV] <= ½ sqrt(4/3000) = 0.018 and P(TV > 0.05) <= exp(-2 · 3000 · 0.032²) < 0.3%;
+    accepting every draft would put well over half the mass on "a" (TV > 0.2)."""
+    weights = {"a": 0.35, "b": 0.3, "c": 0.2, " ": 0.15}
+    target = FixedDistributionLM(char_distribution(TARGET_TOK, weights))
+    draft = FixedDistributionLM(char_distribution(DRAFT_TOK, {"a": 0.7, "b": 0.3}))
+    sampling = SamplingConfig(temperature=0.8)
+    drafter = CrossTokenizerDrafter(draft, TARGET_TOK, DRAFT_TOK)
+    prompt = TARGET_TOK.encode("abc")
+    config = MethodConfig(method="speculative", gamma=4, sampling=sampling)
+    output, trace = generate(target, drafter, prompt, 3000, config, seed=3)
+    assert len(output) == 3000 and trace.summary is not None and trace.summary.accepted > 0
+    ids = [int(TARGET_TOK.convert_tokens_to_ids(char)) for char in weights]  # type: ignore[arg-type]
+    counts = torch.tensor([output.count(i) for i in ids], dtype=torch.float64)
+    assert int(counts.sum()) == 3000
+    warped = torch.tensor(list(weights.values()), dtype=torch.float64) ** (1 / 0.8)
+    tv = 0.5 * float((counts / 3000 - warped / warped.sum()).abs().sum())
+    assert tv < 0.05, tv
+
+
+def fresh_logits(model: torch.nn.Module, ids: list[int]) -> torch.Tensor:
+    with torch.inference_mode():
+        return model(input_ids=torch.tensor([ids])).logits[0, -1].float()
+
+
+def test_model_drafter_keeps_no_stale_logits_after_propose() -> None:
+    """Catches logits cached before ``propose`` served after it: the cache then holds the context plus the drafts,
+    and a context of that same length would get the logits of the old, shorter context."""
+    model = tiny_llama(seed=2)
+    drafter = ModelDrafter(model)
+    context = [5, 6, 7, 8]
+    drafter.start(context)
+    draft = drafter.propose(context, 3, GREEDY, make_generator(0))
+    longer = [*context, *draft.tokens[:2]]  # exactly what the draft cache holds now
+    assert drafter.lm.tokens == longer
+    logits, rollback = drafter.logits_after(longer)
+    assert rollback == 0
+    torch.testing.assert_close(logits, fresh_logits(model, longer), atol=1e-4, rtol=1e-4)
+
+
+def wider_draft(target_vocab: int, extra: int) -> torch.nn.Module:
+    """A draft with ``extra`` padded vocabulary rows whose logits are large (copies of the strongest rows, scaled)."""
+    model = tiny_llama(seed=6, vocab=target_vocab + extra)
+    with torch.no_grad():
+        weight = model.lm_head.weight
+        weight[target_vocab:] = weight[:extra] * 4.0
+    return model
+
+
+def test_a_wider_draft_vocabulary_is_cut_before_warping_and_sampling() -> None:
+    """Catches a draft vocabulary wider than the target's being renormalised after sampling: q must be the
+    warped distribution over the target's ids (top-k = 5 keeps five of them) and no draft may be beyond them."""
+    vocab, context = 97, [5, 6, 7, 8]
+    model = wider_draft(vocab, 13)
+    sampling = SamplingConfig(temperature=1.0, top_k=5)
+    full = fresh_logits(model, context)
+    assert int(torch.topk(full, 5).indices.max()) >= vocab  # unmasked, the top-5 would include padded ids
+    drafter = ModelDrafter(model)
+    drafter.limit_vocab(vocab)
+    drafter.start(context)
+    draft = drafter.propose(context, 4, sampling, make_generator(1))
+    assert draft.q is not None and draft.q.shape[-1] == vocab
+    assert all(0 <= t < vocab for t in draft.tokens)
+    assert ((draft.q > 0).sum(-1) == 5).all()
+    torch.testing.assert_close(draft.q[0], probabilities(full[:vocab], sampling))
+
+
+def test_the_engine_limits_a_wider_draft_to_the_target_vocabulary() -> None:
+    """Catches an engine that does not tell a draft model the target's width: a padded id would then be drafted
+    and verification would refuse it."""
+    target = tiny_llama(seed=0, vocab=97)
+    config = MethodConfig(method="speculative", gamma=4, sampling=SamplingConfig(temperature=1.0, top_k=5))
+    output, trace = generate(target, ModelDrafter(wider_draft(97, 13)), [5, 6, 7, 8], 24, config, seed=2)
+    assert len(output) == 24
+    assert all(record.token < 97 for step in trace.steps for record in step.draft)
+
+
+class OutOfVocabularyDrafter(PromptLookupDrafter):
+    """Prompt lookup that appends an id the target does not have (what a mismatched draft vocabulary produces)."""
+
+    def propose(self, context, max_tokens, sampling, gen):
+        draft = super().propose(context, max_tokens, sampling, gen)
+        draft.tokens = [*draft.tokens[: max_tokens - 1], 200]
+        return draft
+
+
+def test_a_drafted_id_beyond_the_target_vocabulary_is_refused() -> None:
+    """Catches an out-of-range draft id reaching the acceptance rule (an index error or a silent misread)."""
+    target = tiny_llama(seed=0, vocab=97)
+    with pytest.raises(DecodingInputError, match="outside the target's vocabulary of 97"):
+        generate(target, OutOfVocabularyDrafter(2, 4), [5, 6, 5, 6], 8, MethodConfig(method="speculative", gamma=3))
+
+
+def test_a_drafted_token_with_zero_draft_probability_raises() -> None:
+    """Catches q(x) = 0 being treated as certain acceptance (it cannot happen for a sampled draft)."""
+    p = torch.tensor([0.5, 0.3, 0.2])
+    q = torch.tensor([0.6, 0.4, 0.0])
+    for rule in ("single", "rrs", "rsd", "spectr"):
+        with pytest.raises(ValueError, match=r"q\(x\) = 0"):
+            V.verify(rule, p, q, [2, 0], make_generator(0))
+    lm = CausalLM(tiny_llama(seed=0))
+    lm.prefill([5, 6, 7])
+    chain_q = torch.full((1, 97), 1 / 96)
+    chain_q[0, 3] = 0.0
+    with pytest.raises(ValueError, match=r"q\(x\) = 0"):
+        ChainVerifier().verify(lm, 8, Draft([3], q=chain_q), SamplingConfig(temperature=1.0), make_generator(0))

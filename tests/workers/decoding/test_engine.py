@@ -13,7 +13,8 @@ from workers.decoding.drafters import EarlyExitDrafter, ModelDrafter, PromptLook
 from workers.decoding.engine import MethodConfig, generate
 from workers.decoding.errors import DecodingInputError
 from workers.decoding.sampling import SamplingConfig
-from workers.decoding.trace import StepRecord, compare_with_baseline
+from workers.decoding.trace import StepRecord, compare_with_baseline, expected_tokens_per_call
+from workers.models.early_exit import build_early_exit_drafter
 
 N = 40
 
@@ -43,35 +44,48 @@ def drafters(target):
     }
 
 
-@pytest.mark.parametrize("name", ["draft_model", "identical_draft", "prompt_lookup", "early_exit", "unrelated_draft"])
+@pytest.mark.parametrize(
+    "name",
+    ["draft_model", "identical_draft", "prompt_lookup", "prompt_lookup_min2", "early_exit", "unrelated_draft"],
+)
 @pytest.mark.parametrize("adaptive", [False, True], ids=["fixed", "adaptive"])
 def test_greedy_speculative_equals_greedy_autoregressive(target, prompt, baseline, name, adaptive) -> None:
+    """Catches a drafter or the chain rule changing greedy output; the drafters that share the target's weights
+    must also get drafts accepted (a run that rejected every draft would match the baseline too)."""
     drafter = drafters(target)[name]
     output, trace = generate(target, drafter, prompt, N, spec(gamma=4, adaptive_gamma=adaptive))
     assert output == baseline
     assert trace.summary is not None and trace.summary.new_tokens == N
+    if name in ("draft_model", "identical_draft", "early_exit"):
+        assert trace.summary.accepted > 0
+        assert any(step.accepted_count > 0 for step in trace.steps)
     if name == "identical_draft":
         assert trace.summary.alpha == 1.0
         assert trace.summary.target_calls < N // 3
 
 
 def test_early_exit_from_the_models_package(target, prompt, baseline) -> None:
-    early_exit = pytest.importorskip("workers.models.early_exit")
-    model = early_exit.build_early_exit_drafter(target, 2)
-    output, _ = generate(target, EarlyExitDrafter(model), prompt, N, spec(gamma=3))
+    """Catches the product's early-exit builder producing a drafter that changes greedy output or never agrees."""
+    model = build_early_exit_drafter(target, 2)
+    output, trace = generate(target, EarlyExitDrafter(model), prompt, N, spec(gamma=3))
     assert output == baseline
+    assert trace.summary is not None and trace.summary.accepted > 0
 
 
 def test_sliding_window_target_rolls_back_past_the_window() -> None:
-    """Gemma-3-style target (window 6) whose cache is cropped after almost every step, well past the window."""
+    """Gemma-3-style target (window 6) whose cache is cropped after almost every step, well past the window.
+    Catches a wrong rollback on window-trimmed layers; the trace must show rejected drafts rolled back there."""
     target = tiny_gemma3(seed=0)
+    window = 6
     prompt = [5, 6, 7, 8, 9, 10, 11, 12, 5, 6, 7]
     expected, _ = generate(target, None, prompt, 30)
     draft = tiny_gemma3(seed=3)
     for drafter in (ModelDrafter(draft), PromptLookupDrafter(2, 5)):
         output, trace = generate(target, drafter, prompt, 30, spec(gamma=4))
         assert output == expected
-    assert trace.summary is not None
+        rollbacks = [step for step in trace.steps if step.kv_rollback > 0 and step.prefix_len_before > window]
+        assert rollbacks, drafter.kind
+        assert all(step.kv_rollback == len(step.draft) - step.accepted_count for step in trace.steps)
 
 
 def test_stops_at_eos_and_at_max_new_tokens(target, prompt, baseline) -> None:
@@ -195,3 +209,19 @@ def test_comparison_with_the_baseline_prices_verification_at_its_measured_cost(t
     assert summary.theoretical_speedup_at_verify_cost == pytest.approx(
         summary.theoretical_speedup / summary.verify_cost_ratio
     )
+
+
+def test_predicted_tokens_per_call_averages_the_per_step_predictions(target, prompt) -> None:
+    """Catches tau predicted from the mean draft length, which counts steps that drafted nothing as a fraction of
+    a draft: the prediction is the mean of each verification step's (1 - a^(g+1)) / (1 - a), and the speedup the
+    ratio of the summed predictions to the summed step costs."""
+    _, trace = generate(target, PromptLookupDrafter(3, 6), prompt, N, spec(gamma=6))
+    summary = trace.summary
+    assert summary is not None and summary.alpha is not None and summary.cost_ratio is not None
+    gammas = [len(step.draft) for step in trace.steps if step.target_forwards]
+    assert 0 in gammas and max(gammas) > 0  # some steps found no match: the case the mean gamma got wrong
+    predicted = [expected_tokens_per_call(summary.alpha, g) for g in gammas]
+    assert summary.theoretical_tokens_per_call == pytest.approx(sum(predicted) / len(predicted))
+    assert sum(predicted) / len(predicted) < expected_tokens_per_call(summary.alpha, summary.mean_gamma)
+    cost = sum(g * summary.cost_ratio + 1 for g in gammas)
+    assert summary.theoretical_speedup == pytest.approx(sum(predicted) / cost)

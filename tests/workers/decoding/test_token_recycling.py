@@ -6,9 +6,11 @@ import pytest
 import torch
 
 from workers.decoding.engine import MethodConfig, generate
+from workers.decoding.lm import CausalLM
 from workers.decoding.protocols import Verification
-from workers.decoding.sampling import GREEDY
+from workers.decoding.sampling import GREEDY, SamplingConfig, make_generator
 from workers.decoding.token_recycling import UNKNOWN, TokenRecyclingDrafter
+from workers.decoding.tree import TreeVerifier
 from workers.decoding.tree_engine import TreeMethodConfig, generate_tree
 
 TEMPLATE = ((0,), (1,), (0, 0), (0, 1), (1, 0))
@@ -51,7 +53,7 @@ def test_observe_refreshes_the_root_and_every_tree_node() -> None:
         kv_rollback=1,
         target_forwards=1,
         target_ms=0.0,
-        target_probs=probs,
+        target_logits=probs.log(),
     )
     drafter.observe([0, 2, 5, 1], verification)
     assert drafter.matrix is not None
@@ -83,3 +85,21 @@ def test_greedy_token_recycling_matches_autoregressive_and_learns_across_request
     assert cold.summary is not None and warm.summary is not None
     assert warm.summary.target_calls < cold.summary.target_calls  # recycled candidates pay off on a repeat
     assert warm.summary.target_calls < 30
+
+
+def test_matrix_rows_come_from_the_raw_logits_when_sampling_with_top_k(target) -> None:
+    """Catches rows filled from the warped p: with top-k = 2, p is zero beyond two tokens, so its top-6 would hold
+    arbitrary zero-probability ties instead of the target's real next-best candidates."""
+    prompt = [5, 6, 7, 8, 9]
+    sampling = SamplingConfig(temperature=1.0, top_k=2)
+    drafter = TokenRecyclingDrafter(target.config.vocab_size, k=6)
+    drafter.start(prompt)
+    lm = CausalLM(target)
+    lm.prefill(prompt[:-1])
+    draft = drafter.propose(prompt, 8, sampling, make_generator(0))  # nothing recycled yet: an empty tree
+    verification = TreeVerifier().verify(lm, prompt[-1], draft, sampling, make_generator(0))
+    drafter.observe([*prompt, verification.next_token], verification)
+    with torch.inference_mode():
+        logits = target(input_ids=torch.tensor([prompt])).logits[0, -1]
+    assert drafter.matrix is not None
+    assert drafter.matrix[prompt[-1]].tolist() == torch.topk(logits, 6).indices.tolist()

@@ -1,6 +1,6 @@
 """Distilling a real draft for SmolLM2-135M-Instruct with a small budget (about two minutes on one CPU core).
 
-Skipped when the model store has not been prepared (``python -m workers.model_store prepare``).
+Fails when the model store has not been prepared (``python -m workers.model_store prepare``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import pytest
 from workers.decoding.drafters import ModelDrafter
 from workers.decoding.engine import MethodConfig, generate
 from workers.distill.data import encode_prompt
+from workers.models.catalog import resolve_model
+from workers.models.registry import get_model
 from workers.pipelines import distill_draft
 
 pytestmark = pytest.mark.slow
@@ -21,11 +23,8 @@ TARGET = "smollm2-135m-instruct"
 
 @pytest.fixture(scope="module")
 def smollm2() -> Any:
-    catalog = pytest.importorskip("workers.models.catalog")
-    if not catalog.resolve_model(TARGET).available:
+    if not resolve_model(TARGET).available:
         pytest.fail(f"{TARGET} is not in the model store")
-    from workers.models.registry import get_model
-
     return get_model(TARGET)
 
 
