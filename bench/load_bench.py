@@ -246,6 +246,10 @@ def job_drain(stack: Stack, jobs: int, clients: int = 10, timeout_s: float = 120
 # report --------------------------------------------------------------------------------------------------------------
 
 
+def throughput(level: LevelResult) -> float:
+    return len(level.latencies) / level.wall_s if level.wall_s else float("nan")
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}"
 
@@ -261,7 +265,7 @@ def report(
                 str(level.clients),
                 str(done + len(level.failures)),
                 str(len(level.failures)),
-                f"{done / level.wall_s:.1f}" if level.wall_s else "-",
+                f"{throughput(level):.1f}",
                 ms(statistics.median(level.latencies)),
                 ms(percentile(level.latencies, 99)),
             ]
@@ -269,6 +273,7 @@ def report(
     by_clients = {level.clients: level for level in levels}
     ratio = percentile(by_clients[10].latencies, 99) / percentile(by_clients[1].latencies, 99)
     failures = sum(len(level.failures) for level in levels)
+    scaling = throughput(by_clients[10]) / throughput(by_clients[1])
     expected = fanout.subscribers * fanout.events
     succeeded = drain.statuses.get("succeeded", 0)
     lost = drain.jobs - succeeded
@@ -283,7 +288,8 @@ def report(
         table(["clients", "requests", "failed", "requests/s", "p50 ms", "p99 ms"], rows),
         "",
         f"p99 at 10 clients / p99 at 1 client = **{ratio:.1f}x** (target ≤ 3x: "
-        f"{'met' if ratio <= 3 else 'not met'}); failed requests: **{failures}** (target 0).",
+        f"{'met' if ratio <= 3 else 'not met'}); requests/s at 10 clients / at 1 client = {scaling:.1f}x; "
+        f"failed requests: **{failures}** (target 0).",
         "",
         f"**Websocket fan-out**: {fanout.subscribers} subscribers (session cookie) to {fanout.jobs} running jobs, "
         f"{fanout.events} progress events per job reported through `job_report_progress`:",
