@@ -97,6 +97,7 @@ def test_cancel_a_running_job_and_the_worker_stays_healthy(celery_worker: Manage
 
 @SMALL_SYNC_LIMIT
 def test_a_job_whose_worker_is_killed_ends_failed(celery_worker: ManagedProcess) -> None:
+    """Catches a job left 'running' forever when its worker is killed (out of memory, a lost machine)."""
     user = make_user("unlucky")
     client = token_client(user, make_team("Crash team", user))
     job = submit(client, PARAGRAPH * 120_000, ["tiktoken:cl100k_base", "tiktoken:o200k_base", "builtin:chars"])
