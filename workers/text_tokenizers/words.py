@@ -54,9 +54,9 @@ def _class_table() -> npt.NDArray[np.uint8]:
     with _TABLE_LOCK:
         table = np.full(0x110000, NO_WORD, dtype=np.uint8)
         everything = "".join(map(chr, range(0xD800))) + "".join(map(chr, range(0xE000, 0x110000)))
-        for match in _LETTERS_AND_DIGITS.finditer(everything):
+        for match in _LETTERS_AND_DIGITS.finditer(everything, concurrent=True):  # lets other threads run
             table[ord(match.group()[0]) : ord(match.group()[-1]) + 1] = HARD
-        for match in _SIMPLE_CLASSES.finditer(everything):
+        for match in _SIMPLE_CLASSES.finditer(everything, concurrent=True):
             first, last = ord(match.group()[0]), ord(match.group()[-1])
             table[first : last + 1] = SIMPLE
         for char in _EDGE_PUNCTUATION:
