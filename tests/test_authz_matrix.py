@@ -203,6 +203,10 @@ MATRIX: dict[str, Entry] = {
         lambda world, user, team: Call("GET", f"/api/v1/jobs/{world.job(team, result=True).id}/export/?format=csv"),
         frozenset({200}),
     ),
+    "ws_tickets_create": Entry(  # a ticket bound to the team's job: a viewer may follow it, nobody else may get one
+        lambda world, user, team: Call("POST", "/api/v1/ws-tickets/", {"job_id": str(world.job(team).id)}),
+        frozenset({201}),
+    ),
 }
 
 

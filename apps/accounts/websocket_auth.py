@@ -1,7 +1,10 @@
 """Who may open a websocket, and a clear refusal (a JSON error frame, then a close code and reason) for the rest.
 
-Credentials: the session cookie (browsers) or ``Authorization: Token <api key>`` (scripts, the same header as the
-REST API). Never a query string: URLs end up in proxy and server logs.
+Credentials: the session cookie (browsers), ``Authorization: Token <api key>`` (scripts, the same header as the
+REST API), or, for clients that cannot set headers on a websocket, a ``Sec-WebSocket-Protocol`` value: a single-use
+ticket from ``POST /api/v1/ws-tickets/`` (``tokenscope.ticket.<ticket>``) or the API key itself
+(``tokenscope.token.<key>``). The server then selects the plain ``tokenscope`` subprotocol, never the secret one.
+Never a query string: URLs end up in proxy and server logs.
 
 Origin: a browser always sends one, and a page on another site must not ride its visitor's cookie, so a foreign
 ``Origin`` is refused. A script sends none and is let through; it still has to authenticate.
@@ -21,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 from apps.accounts.services import api_token_authenticate
+from apps.accounts.ws_tickets import ws_ticket_redeem
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -29,6 +33,21 @@ CLOSE_REASON_MAX_BYTES = 123  # a close frame carries at most 125 bytes, two of 
 
 AUTH_ERROR_KEY = "auth_error"
 """Set in the scope when credentials were sent but rejected, so the refusal can say why."""
+TICKET_JOB_KEY = "ws_ticket_job_id"
+"""Set in the scope when a ticket bound to one job signed the socket in: the consumer refuses any other job."""
+
+SUBPROTOCOL = "tokenscope"
+TICKET_SUBPROTOCOL_PREFIX = "tokenscope.ticket."
+TOKEN_SUBPROTOCOL_PREFIX = "tokenscope.token."
+TOKEN_REFUSED = "This API token is unknown or was revoked."
+TICKET_REFUSED = (
+    "This websocket ticket is unknown, expired or already used; get a new one from POST /api/v1/ws-tickets/."
+)
+
+
+def accepted_subprotocol(scope: dict[str, Any]) -> str | None:
+    """``tokenscope`` when the client offered it (a browser fails a handshake whose answer names no offered value)."""
+    return SUBPROTOCOL if SUBPROTOCOL in (scope.get("subprotocols") or []) else None
 
 
 def close_reason(message: str) -> str:
@@ -48,7 +67,7 @@ def websocket_refusal(code: int, message: str) -> Any:
     async def refuse(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if (await receive())["type"] != "websocket.connect":
             return
-        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.accept", "subprotocol": accepted_subprotocol(scope)})
         await send(error_frame(message))
         await send({"type": "websocket.close", "code": code, "reason": close_reason(message)})
 
@@ -84,12 +103,44 @@ class ApiTokenHeaderMiddleware(BaseMiddleware):
             else:
                 user = await database_sync_to_async(api_token_authenticate)(key=parts[1])
                 if user is None:
-                    scope[AUTH_ERROR_KEY] = "This API token is unknown or was revoked."
+                    scope[AUTH_ERROR_KEY] = TOKEN_REFUSED
             # A rejected header is a refusal even next to a valid cookie: the caller asked to be that token's owner.
+            scope["user"] = user or AnonymousUser()
+        return await super().__call__(scope, receive, send)
+
+
+class SubprotocolCredentialMiddleware(BaseMiddleware):
+    """A ticket or API key offered as a ``Sec-WebSocket-Protocol`` value signs the socket in (it wins over a cookie).
+
+    The first ``tokenscope.ticket.`` / ``tokenscope.token.`` value counts; a rejected one is a refusal, like a
+    rejected header. Messages never echo the value."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        offered = [
+            value
+            for value in scope.get("subprotocols") or []
+            if value.startswith((TICKET_SUBPROTOCOL_PREFIX, TOKEN_SUBPROTOCOL_PREFIX))
+        ]
+        if offered and AUTH_ERROR_KEY not in scope:
+            scope = dict(scope)
+            user = None
+            if offered[0].startswith(TICKET_SUBPROTOCOL_PREFIX):
+                grant = await ws_ticket_redeem(ticket=offered[0][len(TICKET_SUBPROTOCOL_PREFIX) :])
+                if grant is None:
+                    scope[AUTH_ERROR_KEY] = TICKET_REFUSED
+                else:
+                    user = grant.user
+                    scope[TICKET_JOB_KEY] = grant.job_id
+            else:
+                key = offered[0][len(TOKEN_SUBPROTOCOL_PREFIX) :]
+                user = await database_sync_to_async(api_token_authenticate)(key=key)
+                if user is None:
+                    scope[AUTH_ERROR_KEY] = TOKEN_REFUSED
             scope["user"] = user or AnonymousUser()
         return await super().__call__(scope, receive, send)
 
 
 def WebsocketAuthMiddlewareStack(inner: Any) -> Any:  # noqa: N802 (mirrors channels' AuthMiddlewareStack)
     allowed = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
-    return BrowserOriginValidator(AuthMiddlewareStack(ApiTokenHeaderMiddleware(inner)), allowed)
+    credentials = ApiTokenHeaderMiddleware(SubprotocolCredentialMiddleware(inner))
+    return BrowserOriginValidator(AuthMiddlewareStack(credentials), allowed)

@@ -1,17 +1,18 @@
-"""Jobs API: the team's history, one job, cancel, export, re-run from the manifest."""
+"""Jobs API: the team's history, one job, cancel, export, re-run from the manifest, tickets for the job websocket."""
 
 from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Role
 from apps.accounts.request_team import request_user, team_for_request
+from apps.accounts.ws_tickets import ws_ticket_issue
 from apps.core.errors import ApplicationError
 from apps.core.pagination import StandardPagination
 from apps.core.schema import error_response
@@ -106,3 +107,31 @@ class JobRerunApi(APIView):
         new_job, ran_inline = reruns.job_rerun(job=job, user=request_user(request))
         code = status.HTTP_201_CREATED if ran_inline else status.HTTP_202_ACCEPTED
         return Response(JobSerializer(new_job).data, status=code)
+
+
+class WsTicketCreateApi(APIView):
+    class WsTicketInputSerializer(serializers.Serializer):
+        job_id = serializers.UUIDField(required=False, help_text="Bind the ticket to this job (one of your teams').")
+
+    class WsTicketSerializer(serializers.Serializer):
+        ticket = serializers.CharField(help_text="Offer it as the subprotocol 'tokenscope.ticket.<ticket>'.")
+        expires_at = serializers.DateTimeField()
+        job_id = serializers.UUIDField(allow_null=True)
+
+    @extend_schema(
+        request=WsTicketInputSerializer,
+        responses={201: WsTicketSerializer, 503: error_response("Redis cannot be reached; try again shortly.")},
+        operation_id="ws_tickets_create",
+        description="A single-use ticket that signs a websocket in (for clients that cannot send a header on a "
+        "websocket, such as browsers): offer the subprotocols ['tokenscope', 'tokenscope.ticket.<ticket>'] on "
+        "/ws/jobs/<id>/ within WS_TICKET_TTL_S seconds (60 by default). With job_id it opens only that job.",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.WsTicketInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job_id = data.validated_data.get("job_id")
+        if job_id is not None:
+            selectors.job_get_for_user(user=request.user, job_id=job_id)  # 404 unless the job is in one of your teams
+        ticket = ws_ticket_issue(user=request_user(request), job_id=job_id)
+        payload = {"ticket": ticket.ticket, "expires_at": ticket.expires_at, "job_id": job_id}
+        return Response(self.WsTicketSerializer(payload).data, status=status.HTTP_201_CREATED)

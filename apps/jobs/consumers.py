@@ -20,6 +20,8 @@ from apps.accounts.websocket_auth import (
     AUTH_ERROR_KEY,
     CLOSE_NOT_FOUND,
     CLOSE_UNAUTHENTICATED,
+    TICKET_JOB_KEY,
+    accepted_subprotocol,
     close_reason,
 )
 from apps.core.errors import ApplicationError
@@ -33,8 +35,11 @@ MAX_MESSAGE_CHARS = 1024
 """A client only ever sends ``{"type": "ping"}``: anything longer is refused before it is parsed. (The server also
 caps a frame at ``WS_MAX_FRAME_BYTES``, see ``webapp.devstack``, and closes with 1009 above it.)"""
 
-SIGN_IN_MESSAGE = "Sign in, or send the header 'Authorization: Token <api key>', to follow jobs."
+SIGN_IN_MESSAGE = (
+    "Sign in: send the header 'Authorization: Token <api key>' or the subprotocol 'tokenscope.ticket.<ticket>'."
+)
 NO_SUCH_JOB_MESSAGE = "No such job in your teams."
+TICKET_FOR_ANOTHER_JOB_MESSAGE = "This websocket ticket was issued for another job; get one for this job."
 
 
 class JobConsumer(AsyncJsonWebsocketConsumer):
@@ -44,7 +49,7 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        await self.accept()
+        await self.accept(subprotocol=accepted_subprotocol(self.scope))
         if user is None or not user.is_authenticated:
             await self._refuse(CLOSE_UNAUTHENTICATED, self.scope.get(AUTH_ERROR_KEY) or SIGN_IN_MESSAGE)
             return
@@ -52,6 +57,10 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
             job_id = uuid.UUID(self.scope["url_route"]["kwargs"]["job_id"])
         except ValueError:
             await self._refuse(CLOSE_NOT_FOUND, NO_SUCH_JOB_MESSAGE)
+            return
+        ticket_job = self.scope.get(TICKET_JOB_KEY)
+        if ticket_job is not None and ticket_job != job_id:  # checked before the lookup: says nothing about job_id
+            await self._refuse(CLOSE_UNAUTHENTICATED, TICKET_FOR_ANOTHER_JOB_MESSAGE)
             return
         snapshot = await self._snapshot(user, job_id)
         if snapshot is None:

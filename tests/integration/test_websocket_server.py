@@ -4,6 +4,7 @@ authentication in the ``Authorization`` header, refusals with close codes and re
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
@@ -13,7 +14,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Close
 from websockets.sync.client import ClientConnection, connect
-from websockets.typing import Origin
+from websockets.typing import Origin, Subprotocol
 
 from apps.accounts.services import api_token_create
 from apps.jobs.models import Job
@@ -136,3 +137,51 @@ def test_no_key_in_a_url_reaches_the_server_log(server: tuple[ManagedProcess, st
     log = process.log()
     assert f"/ws/jobs/{job.id}/?[query redacted]" in log  # the handshakes are logged, their query strings are not
     assert key not in log and key[len("tks_") :][:12] not in log
+
+
+def test_tickets_and_keys_as_subprotocols_work_and_never_reach_the_log(embedded_redis: str, tmp_path: Path) -> None:
+    """Catches: a ticket from the REST API that is refused, replayable, never expires, or opens another team's job
+    on the real server; an API key as a subprotocol refused; or a ticket or key written to web.log, even at uvicorn's
+    trace level, which logs every request header and ASGI scope."""
+    process, http = start_web(
+        embedded_redis, tmp_path, extra_env={"WS_TICKET_TTL_S": "3", "UVICORN_LOG_LEVEL": "trace"}
+    )
+    web = http.replace("http://", "ws://")
+    job, key = job_and_key("ws-ticket")
+    victim_job, _ = job_and_key("ws-ticket-victim")
+
+    def new_ticket() -> str:
+        request = urllib.request.Request(
+            f"{http}/api/v1/ws-tickets/",
+            data=b"{}",
+            headers={"Authorization": f"Token {key}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(json.loads(response.read())["ticket"])
+
+    def offering(secret: str) -> list[Subprotocol]:
+        return [Subprotocol("tokenscope"), Subprotocol(secret)]
+
+    try:
+        ticket, late, misused = new_ticket(), new_ticket(), new_ticket()
+        with connect(f"{web}/ws/jobs/{job.id}/", subprotocols=offering(f"tokenscope.ticket.{ticket}")) as socket:
+            assert socket.subprotocol == "tokenscope"
+            assert json.loads(socket.recv(timeout=10))["job"]["id"] == str(job.id)
+        with connect(f"{web}/ws/jobs/{job.id}/", subprotocols=offering(f"tokenscope.ticket.{ticket}")) as socket:
+            message, close = closed_with(socket)
+        assert close.code == 4401 and close.reason == message and "already used" in message
+        with connect(f"{web}/ws/jobs/{victim_job.id}/", subprotocols=offering(f"tokenscope.ticket.{misused}")) as ws:
+            _, close = closed_with(ws)
+        assert close.code == 4404
+        with connect(f"{web}/ws/jobs/{job.id}/", subprotocols=offering(f"tokenscope.token.{key}")) as socket:
+            assert json.loads(socket.recv(timeout=10))["type"] == "job.snapshot"
+        time.sleep(3.5)
+        with connect(f"{web}/ws/jobs/{job.id}/", subprotocols=offering(f"tokenscope.ticket.{late}")) as socket:
+            _, close = closed_with(socket)
+        assert close.code == 4401
+    finally:
+        process.stop()
+    log = process.log()
+    assert "Started scope" in log and "< sec-websocket-protocol: [redacted]" in log  # trace on: headers were logged
+    for secret in (ticket, late, misused, key):
+        assert secret not in log and secret[4:][:12] not in log

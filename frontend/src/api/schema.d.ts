@@ -279,6 +279,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ws-tickets/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A single-use ticket that signs a websocket in (for clients that cannot send a header on a websocket, such as browsers): offer the subprotocols ['tokenscope', 'tokenscope.ticket.<ticket>'] on /ws/jobs/<id>/ within WS_TICKET_TTL_S seconds (60 by default). With job_id it opens only that job. */
+        post: operations["ws_tickets_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -538,6 +555,21 @@ export interface components {
         User: {
             id: number;
             username: string;
+        };
+        WsTicket: {
+            /** @description Offer it as the subprotocol 'tokenscope.ticket.<ticket>'. */
+            ticket: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: uuid */
+            job_id: string | null;
+        };
+        WsTicketInputRequest: {
+            /**
+             * Format: uuid
+             * @description Bind the ticket to this job (one of your teams').
+             */
+            job_id?: string;
         };
     };
     responses: never;
@@ -1794,6 +1826,85 @@ export interface operations {
             };
             /** @description The request body or an uploaded file is over its size limit (docs/limits.md). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    ws_tickets_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WsTicketInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["WsTicketInputRequest"];
+                "multipart/form-data": components["schemas"]["WsTicketInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WsTicket"];
+                };
+            };
+            /** @description Invalid input: `message` says what to change; `extra.fields` lists the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body or an uploaded file is over its size limit (docs/limits.md). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Redis cannot be reached; try again shortly. */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -33,3 +33,5 @@ JOB_STREAM_BACKLOG_TTL_S = env.int("JOB_STREAM_BACKLOG_TTL_S", default=2 * 3600)
 JOB_STREAM_BACKLOG_FINISHED_TTL_S = 60
 # Per-kind job time limits in seconds, overriding the defaults in apps/jobs/kinds.py ("tokenize=600,...").
 JOB_TIME_LIMITS = {k: int(v) for k, v in env.dict("JOB_TIME_LIMITS", default={}).items()}
+# A websocket ticket (POST /api/v1/ws-tickets/, apps/accounts/ws_tickets.py) must be redeemed within this many seconds.
+WS_TICKET_TTL_S = env.int("WS_TICKET_TTL_S", default=60)
