@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.jobs.urls")),
     path("", include("apps.tokenization.urls")),
     path("", include("apps.speculative.urls")),
+    path("", include("apps.detection.urls")),
 ]
 
 urlpatterns = [

@@ -72,6 +72,29 @@ JOB_KINDS: dict[str, JobKind] = {
             rerun="apps.speculative.reruns:speculative_rerun",
         ),
         JobKind("distill_draft", "gpu", 3900, "workers.pipelines.distill_draft:run", "apps.speculative.jobs:params"),
+        JobKind(
+            "detect_text",
+            "gpu",
+            900,
+            "workers.pipelines.detection_text:run",
+            "apps.detection.jobs:detect_text_inputs",
+            csv_exporter="workers.pipelines.detection_text:to_csv",
+        ),
+        JobKind(
+            "detect_dataset",
+            "gpu",
+            3600,
+            "workers.pipelines.detection_dataset:run",
+            "apps.detection.jobs:detect_dataset_inputs",
+            csv_exporter="workers.pipelines.detection_dataset:to_csv",
+        ),
+        JobKind(
+            "frequency_table",
+            "cpu",
+            1800,
+            "workers.pipelines.detection_frequency:run",
+            "apps.detection.jobs:frequency_table_inputs",
+        ),
     ]
 }
 

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "apps.jobs",
     "apps.tokenization",
     "apps.speculative",
+    "apps.detection",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,9 @@ TOKENIZE_SYNC_MAX_BYTES = env.int("TOKENIZE_SYNC_MAX_BYTES", default=100_000)
 # The largest text accepted at all (pasted or uploaded).
 TOKENIZE_MAX_BYTES = env.int("TOKENIZE_MAX_BYTES", default=50 * 1024 * 1024)
 TOKENIZE_MAX_TOKENIZERS = 6
+# Detection: an uploaded labelled dataset, and an uploaded reference corpus for a DC-PDD frequency table.
+DETECTION_DATASET_MAX_BYTES = env.int("DETECTION_DATASET_MAX_BYTES", default=20 * 1024 * 1024)
+DETECTION_CORPUS_MAX_BYTES = env.int("DETECTION_CORPUS_MAX_BYTES", default=50 * 1024 * 1024)
 # Custom tokenizer files (tokenizer.json, .model, .tiktoken).
 CUSTOM_TOKENIZER_MAX_BYTES = env.int("CUSTOM_TOKENIZER_MAX_BYTES", default=50 * 1024 * 1024)
 # Server folders that a model or tokenizer reference (target, draft model, hf_id) may name, comma-separated. None on
