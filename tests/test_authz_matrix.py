@@ -150,6 +150,15 @@ def _rerun(world: World, user: User, team: str) -> Call:
 
 
 SPECULATIVE = {"target": "smollm2-135m-instruct", "drafter": {"kind": "prompt_lookup"}, "prompt": "a b a b a b"}
+DETECT = {"models": ["smollm2-135m-instruct"], "scores": ["loss"], "texts": ["The quick brown fox jumps."]}
+
+
+def _detection_dataset(world: World, user: User, team: str) -> Call:
+    upload = io.BytesIO(b'{"text": "A first labelled text.", "label": 1}\n{"text": "A second one here.", "label": 0}\n')
+    upload.name = "rows.jsonl"
+    data = {"models": ["smollm2-135m-instruct"], "scores": ["loss"], "file": upload}
+    return Call("POST", "/api/v1/detection/datasets/", data, "multipart")
+
 
 MATRIX: dict[str, Entry] = {
     "auth_login": Entry(
@@ -189,6 +198,22 @@ MATRIX: dict[str, Entry] = {
         frozenset({202}),
         min_role=Role.MEMBER,
     ),
+    "detection_text": Entry(
+        team_scoped("POST", "/api/v1/detection/text/", DETECT), frozenset({202}), min_role=Role.MEMBER
+    ),
+    "detection_dataset": Entry(_detection_dataset, frozenset({202}), min_role=Role.MEMBER),
+    "detection_frequency_tables_list": Entry(
+        team_scoped("GET", "/api/v1/detection/frequency-tables/"), frozenset({200})
+    ),
+    "detection_frequency_tables_create": Entry(
+        team_scoped(
+            "POST", "/api/v1/detection/frequency-tables/", {"model": "smollm2-135m-instruct", "corpus": "shakespeare"}
+        ),
+        frozenset({202}),
+        min_role=Role.MEMBER,
+    ),
+    "detection_corpora_list": Entry(team_scoped("GET", "/api/v1/detection/corpora/"), frozenset({200})),
+    "detection_scores_list": Entry(team_scoped("GET", "/api/v1/detection/scores/"), frozenset({200})),
     "jobs_list": Entry(team_scoped("GET", "/api/v1/jobs/"), frozenset({200})),
     "jobs_retrieve": Entry(
         lambda world, user, team: Call("GET", f"/api/v1/jobs/{world.job(team).id}/"), frozenset({200})

@@ -84,6 +84,89 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/detection/corpora/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["detection_corpora_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/datasets/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Score every row of a labelled dataset (at most 10,000 rows) as one job with progress and cancel; the result has per-row scores and, per model and score, ROC, AUROC, TPR at 1%/5% FPR with bootstrap intervals, PR-AUC, histograms and a length breakdown. Send `models` and `scores` as repeated form fields and `params` as a JSON string. */
+        post: operations["detection_dataset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/frequency-tables/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["detection_frequency_tables_list"];
+        put?: never;
+        /** @description Build a DC-PDD frequency table for a model's tokenizer from a shipped corpus or an uploaded text file, as a job; once it succeeds the table is listed here (its id is the job id). */
+        post: operations["detection_frequency_tables_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/scores/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["detection_scores_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/detection/text/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Score texts with each model and score as a job (the gpu queue). Follow it on /ws/jobs/<id>/; the result (docs/api.md, 'Detection results') has every score with its sign convention and the per-token quantities of the views. */
+        post: operations["detection_text"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/drafts/": {
         parameters: {
             query?: never;
@@ -323,6 +406,68 @@ export interface components {
         ApiTokenInputRequest: {
             name: string;
         };
+        Corpus: {
+            id: string;
+            name: string;
+            package: string;
+            version: string | null;
+            licence: string;
+            provenance: string;
+            description: string;
+            unit: string;
+            installed: boolean;
+        };
+        DetectDatasetInputRequest: {
+            /** @description Model ids from GET /api/v1/models/ (bundled, the team's drafts, a hub id or an allowed folder). */
+            models: string[];
+            /** @description Score names from GET /api/v1/detection/scores/. */
+            scores: components["schemas"]["ScoresEnum"][];
+            params?: components["schemas"]["ScoreParamsRequest"];
+            /** @description Calibration model of the reference ratio. */
+            reference_model?: string | null;
+            /** @description Binoculars' performer / Fast-DetectGPT's sampling model; shares each model's tokenizer. */
+            second_model?: string | null;
+            /** @description A table id from GET .../frequency-tables/ (DC-PDD). */
+            frequency_table?: string | null;
+            /** @description Texts per forward pass, 1–64; 8. */
+            batch_size?: number;
+            /**
+             * Format: binary
+             * @description JSON lines, JSON, CSV or TSV (docs/api.md, 'Detection datasets').
+             */
+            file: string;
+            /** @default labelled */
+            layout: components["schemas"]["LayoutEnum"];
+            /** @description labelled: the text column (text, else input). */
+            text_column?: string;
+            /** @description labelled: the 0/1 label column (label). */
+            label_column?: string;
+            /** @description pairs: the human text column. */
+            human_column?: string;
+            /** @description pairs: the machine text column. */
+            machine_column?: string;
+            /** @description Bootstrap resamples of the intervals; 1000. */
+            bootstrap?: number;
+            /** @description Seed of the bootstrap; 0. */
+            seed?: number;
+        };
+        DetectTextInputRequest: {
+            /** @description Model ids from GET /api/v1/models/ (bundled, the team's drafts, a hub id or an allowed folder). */
+            models: string[];
+            /** @description Score names from GET /api/v1/detection/scores/. */
+            scores: components["schemas"]["ScoresEnum"][];
+            params?: components["schemas"]["ScoreParamsRequest"];
+            /** @description Calibration model of the reference ratio. */
+            reference_model?: string | null;
+            /** @description Binoculars' performer / Fast-DetectGPT's sampling model; shares each model's tokenizer. */
+            second_model?: string | null;
+            /** @description A table id from GET .../frequency-tables/ (DC-PDD). */
+            frequency_table?: string | null;
+            /** @description Texts per forward pass, 1–64; 8. */
+            batch_size?: number;
+            /** @description 1–20 texts, each at most 100,000 characters and at least two tokens. */
+            texts: string[];
+        };
         DraftDistillInputRequest: {
             /** @description The model the draft is for (bundled id, local folder or hub id). */
             target: string;
@@ -349,6 +494,41 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        FrequencyTable: {
+            id: string;
+            model: string;
+            tokenizer_id: string | null;
+            vocab_size: number | null;
+            tokenizer_hash: string | null;
+            corpus: {
+                [key: string]: unknown;
+            };
+            texts: number | null;
+            total_tokens: number | null;
+            max_tokens_per_text: number | null;
+            created_at: string;
+        };
+        FrequencyTableInputRequest: {
+            /** @description The model whose tokenizer the table is for. Model ids from GET /api/v1/models/ (bundled, the team's drafts, a hub id or an allowed folder). */
+            model: string;
+            /** @description A shipped corpus id (GET /api/v1/detection/corpora/). */
+            corpus?: string;
+            /**
+             * Format: binary
+             * @description Or a text file: one text per non-empty line.
+             */
+            file?: string;
+            /** @description Count only each text's first tokens. */
+            max_tokens_per_text?: number;
+        };
+        /**
+         * @description * `member` - member
+         *     * `non-member` - non-member
+         *     * `machine` - machine
+         *     * `human` - human
+         * @enum {string}
+         */
+        HigherMeansEnum: "member" | "non-member" | "machine" | "human";
         /** @description A job with its stored result. */
         Job: {
             /** Format: uuid */
@@ -396,6 +576,12 @@ export interface components {
             readonly finished_at: string | null;
             readonly permalink: string;
         };
+        /**
+         * @description * `labelled` - labelled
+         *     * `pairs` - pairs
+         * @enum {string}
+         */
+        LayoutEnum: "labelled" | "pairs";
         LoginInputRequest: {
             username: string;
             password: string;
@@ -458,6 +644,56 @@ export interface components {
          * @enum {string}
          */
         RoleEnum: "owner" | "member" | "viewer";
+        ScoreParamsRequest: {
+            /**
+             * Format: double
+             * @description Min-K% / Min-K%++ fraction of tokens, (0, 1]; 0.2.
+             */
+            k?: number;
+            /**
+             * Format: double
+             * @description DC-PDD's clip a (> 0); 0.01.
+             */
+            dcpdd_a?: number;
+            /** @description Lastde orbit size m (>= 2); 3. */
+            lastde_embed?: number;
+            /** @description Lastde bins per token (>= 1); 10. */
+            lastde_epsilon?: number;
+            /** @description Lastde scales (>= 2); 5. */
+            lastde_scales?: number;
+            /** @description Tokens scored per text, 2–8192 (longer texts keep their first tokens); 1024. */
+            max_tokens?: number;
+        };
+        ScoreSpec: {
+            name: string;
+            label: string;
+            task: components["schemas"]["TaskEnum"];
+            higher_means: components["schemas"]["HigherMeansEnum"];
+            positive_is_higher: boolean;
+            description: string;
+            needs: string[];
+            source: string;
+        };
+        /**
+         * @description * `loss` - loss
+         *     * `perplexity` - perplexity
+         *     * `zlib` - zlib
+         *     * `lowercase` - lowercase
+         *     * `reference` - reference
+         *     * `min_k` - min_k
+         *     * `min_k_plus_plus` - min_k_plus_plus
+         *     * `dcpdd` - dcpdd
+         *     * `log_likelihood` - log_likelihood
+         *     * `log_rank` - log_rank
+         *     * `entropy` - entropy
+         *     * `lrr` - lrr
+         *     * `gltr` - gltr
+         *     * `fast_detectgpt` - fast_detectgpt
+         *     * `binoculars` - binoculars
+         *     * `lastde` - lastde
+         * @enum {string}
+         */
+        ScoresEnum: "loss" | "perplexity" | "zlib" | "lowercase" | "reference" | "min_k" | "min_k_plus_plus" | "dcpdd" | "log_likelihood" | "log_rank" | "entropy" | "lrr" | "gltr" | "fast_detectgpt" | "binoculars" | "lastde";
         /**
          * @description * `plain` - plain
          *     * `special` - special
@@ -498,6 +734,12 @@ export interface components {
          * @enum {string}
          */
         StatusEnum: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        /**
+         * @description * `membership` - membership
+         *     * `machine` - machine
+         * @enum {string}
+         */
+        TaskEnum: "membership" | "machine";
         TeamInputRequest: {
             name: string;
         };
@@ -887,6 +1129,393 @@ export interface operations {
             /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    detection_corpora_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Corpus"][];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    detection_dataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["DetectDatasetInputRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid input: `message` says what to change; `extra.fields` lists the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body or an uploaded file is over its size limit (docs/limits.md). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many jobs started by this user: wait `Retry-After` seconds (docs/limits.md). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    detection_frequency_tables_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FrequencyTable"][];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    detection_frequency_tables_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FrequencyTableInputRequest"];
+                "multipart/form-data": components["schemas"]["FrequencyTableInputRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid input: `message` says what to change; `extra.fields` lists the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The shipped corpus is not installed on this server. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body or an uploaded file is over its size limit (docs/limits.md). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many jobs started by this user: wait `Retry-After` seconds (docs/limits.md). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    detection_scores_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScoreSpec"][];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    detection_text: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DetectTextInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["DetectTextInputRequest"];
+                "multipart/form-data": components["schemas"]["DetectTextInputRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid input: `message` says what to change; `extra.fields` lists the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body or an uploaded file is over its size limit (docs/limits.md). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many jobs started by this user: wait `Retry-After` seconds (docs/limits.md). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
