@@ -25,6 +25,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from apps.accounts.services import api_token_authenticate
 from apps.accounts.ws_tickets import ws_ticket_redeem
+from apps.core.errors import ApplicationError
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -125,9 +126,12 @@ class SubprotocolCredentialMiddleware(BaseMiddleware):
             scope = dict(scope)
             user = None
             if offered[0].startswith(TICKET_SUBPROTOCOL_PREFIX):
-                grant = await ws_ticket_redeem(ticket=offered[0][len(TICKET_SUBPROTOCOL_PREFIX) :])
+                try:
+                    grant = await ws_ticket_redeem(ticket=offered[0][len(TICKET_SUBPROTOCOL_PREFIX) :])
+                except ApplicationError as error:  # Redis unreachable: retry later, the ticket is not spent
+                    grant, scope[AUTH_ERROR_KEY] = None, error.message
                 if grant is None:
-                    scope[AUTH_ERROR_KEY] = TICKET_REFUSED
+                    scope.setdefault(AUTH_ERROR_KEY, TICKET_REFUSED)
                 else:
                     user = grant.user
                     scope[TICKET_JOB_KEY] = grant.job_id

@@ -89,15 +89,19 @@ def ws_ticket_issue(*, user: User, job_id: uuid.UUID | None = None) -> WsTicket:
 
 
 async def ws_ticket_redeem(*, ticket: str) -> WsTicketGrant | None:
-    """The ticket's grant, exactly once; None when it is unknown, expired, already used, or its user is inactive."""
+    """The ticket's grant, exactly once; None when it is unknown, expired, already used, or its user is inactive.
+
+    Raises ``ApplicationError`` (503) when Redis cannot be reached: the client should retry, not fetch a new ticket."""
     client = _redis(_key(ticket))
     if client is None or not ticket.startswith(TICKET_PREFIX):
         return None
     try:
         raw = await client.getdel(_key(ticket))
-    except Exception as error:  # noqa: BLE001 - a refusal the client can retry, never a crash at the handshake
+    except Exception as error:  # noqa: BLE001 - a refusal the client can act on, never a crash at the handshake
         logger.warning("Could not redeem a websocket ticket: %s", type(error).__name__)
-        return None
+        raise ApplicationError(
+            "Websocket tickets cannot be checked right now (Redis cannot be reached); try again shortly.", status=503
+        ) from None
     if raw is None:
         return None
     stored = json.loads(raw)

@@ -154,3 +154,34 @@ async def test_tickets_are_random_and_stored_only_as_a_hash() -> None:
     keys = [key.decode() for key in await client.keys("tokenscope:ws-ticket:*")]
     stored = " ".join(keys) + " ".join([(await client.get(key)).decode() for key in keys])
     assert keys and not any(value in stored or value[4:] in stored for value in values)
+
+
+@pytest.fixture
+def redis_unreachable() -> Any:
+    """The channel layer (where tickets live) pointed at a port nothing listens on."""
+    from channels.layers import channel_layers
+
+    from webapp.embedded_redis import free_port
+
+    dead = {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [f"redis://127.0.0.1:{free_port()}/2"]},
+    }
+    with override_settings(CHANNEL_LAYERS={"default": dead}):
+        channel_layers.backends.clear()
+        yield
+    channel_layers.backends.clear()
+
+
+@pytest.mark.usefixtures("redis_unreachable")
+async def test_redis_unreachable_gives_a_503_to_issue_and_a_clear_refusal_to_redeem() -> None:
+    """Catches: a 500 (or a hung request) when Redis is down, or a redeem that blames the ticket instead of the store."""
+    from apps.accounts.ws_tickets import ws_ticket_redeem
+    from apps.core.errors import ApplicationError
+
+    await sync_to_async(make_user)("ticket-down")
+    response = await ticket_response("ticket-down")
+    assert response.status_code == 503 and "Redis" in response.json()["message"]
+    with pytest.raises(ApplicationError) as refused:
+        await ws_ticket_redeem(ticket="wst_" + "x" * 43)
+    assert refused.value.status == 503 and "try again" in refused.value.message
