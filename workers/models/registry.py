@@ -81,9 +81,7 @@ def load_transformers(spec: ModelSpec, where: Placement) -> tuple[Any, Any]:
 
     if spec.local_path is not None:
         if not spec.available:
-            hint = (
-                "run `python -m workers.model_store prepare`" if spec.kind == "bundled" else "the folder is incomplete"
-            )
+            hint = spec.status if spec.kind == "bundled" else "the folder is incomplete"
             raise ModelUnavailableError(f"{spec.id}: no converted model at {spec.local_path} ({hint})")
         source = str(spec.local_path)
         kwargs: dict[str, Any] = {"local_files_only": True}
