@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { EmptyState, ErrorBanner, Spinner } from './components/common';
 import { Layout } from './components/Layout';
 import { CataloguePage } from './pages/CataloguePage';
+import { DetectionPage } from './pages/DetectionPage';
 import { DraftsPage } from './pages/DraftsPage';
 import { HistoryPage } from './pages/HistoryPage';
 import { LabPage } from './pages/LabPage';
@@ -15,6 +16,7 @@ import { SessionProvider, useSession } from './session';
 const TITLES: Record<string, string> = {
   lab: 'Tokenize',
   speculative: 'Speculative decoding',
+  detection: 'Detection',
   drafts: 'Distilled drafts',
   history: 'History',
   catalog: 'Catalogue',
@@ -62,6 +64,9 @@ function Routes() {
       break;
     case 'speculative':
       page = <SpeculativePage />;
+      break;
+    case 'detection':
+      page = <DetectionPage />;
       break;
     case 'drafts':
       page = <DraftsPage />;

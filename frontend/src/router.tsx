@@ -37,6 +37,7 @@ export type Route =
   | { name: 'lab' }
   | { name: 'result'; id: string }
   | { name: 'speculative' }
+  | { name: 'detection' }
   | { name: 'drafts' }
   | { name: 'history' }
   | { name: 'catalog' }
@@ -50,6 +51,7 @@ export function matchRoute(pathname: string): Route {
   const m = /^\/results\/([^/]+)$/.exec(p);
   if (m) return { name: 'result', id: decodeURIComponent(m[1]) };
   if (p === '/speculative') return { name: 'speculative' };
+  if (p === '/detection') return { name: 'detection' };
   if (p === '/drafts') return { name: 'drafts' };
   if (p === '/history') return { name: 'history' };
   if (p === '/catalog' || p === '/catalogue') return { name: 'catalog' };

@@ -14,12 +14,18 @@ export function Logo() {
 }
 
 const NAV = [
-  { to: '/', label: 'Tokenize', testId: 'nav-tokenize', match: (p: string, section: string | null) => p === '/' || (p.startsWith('/results/') && section !== 'speculative') },
+  { to: '/', label: 'Tokenize', testId: 'nav-tokenize', match: (p: string, section: string | null) => p === '/' || (p.startsWith('/results/') && section !== 'speculative' && !section?.startsWith('detect_')) },
   {
     to: '/speculative',
     label: 'Speculative decoding',
     testId: 'nav-speculative',
     match: (p: string, section: string | null) => p.startsWith('/speculative') || (p.startsWith('/results/') && section === 'speculative'),
+  },
+  {
+    to: '/detection',
+    label: 'Detection',
+    testId: 'nav-detection',
+    match: (p: string, section: string | null) => p.startsWith('/detection') || (p.startsWith('/results/') && section?.startsWith('detect_') === true),
   },
   { to: '/drafts', label: 'Drafts', testId: 'nav-drafts', match: (p: string) => p.startsWith('/drafts') },
   { to: '/history', label: 'History', testId: 'nav-history', match: (p: string) => p.startsWith('/history') },

@@ -5,6 +5,7 @@ import { formatBytes, formatInt, formatPercent } from '../lib/format';
 import { agreementRatio, linkRange, normalizeRanges } from '../lib/ranges';
 import { tokenSpread } from '../lib/stats';
 import { KIND_HELP, KIND_LABELS, byteLength, codePoints, escapeTokenString, expandResult, formatHexBytes } from '../lib/tokens';
+import { Link } from '../router';
 import { useSession } from '../session';
 import { CopyButton, Notice } from './common';
 import { RunDetails } from './RunDetails';
@@ -350,6 +351,9 @@ export function ResultView({ job, result: payload }: { job: Job | null; result: 
             <a className="btn btn-small" href={exportUrl(job.id, 'csv', team?.slug ?? null)} download data-testid="export-csv">
               Export CSV
             </a>
+            <Link to={`/detection?from=${encodeURIComponent(job.id)}`} className="btn btn-small" data-testid="score-this-text" title="Score this text on the Detection page">
+              Score this text
+            </Link>
             {permalink && (
               <CopyButton
                 text={permalink}

@@ -169,6 +169,9 @@ export function SpecResultView({ job, result, compareId: controlledCompare, onCo
       <Link to={`/speculative?from=${encodeURIComponent(job.id)}`} className="btn btn-small" data-testid="spec-rerun">
         Edit &amp; re-run
       </Link>
+      <Link to={`/detection?from=${encodeURIComponent(job.id)}`} className="btn btn-small" data-testid="score-this-text" title="Score the prompt and output on the Detection page">
+        Score this text
+      </Link>
     </>
   );
 

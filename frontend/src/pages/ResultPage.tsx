@@ -3,11 +3,15 @@ import { ApiError, api } from '../api/client';
 import type { Job, TokenizeResultPayload } from '../api/types';
 import { EmptyState, ErrorBanner, Notice, PageHeader, Spinner, StatusBadge } from '../components/common';
 import { JobProgress } from '../components/JobProgress';
+import { DatasetResultView } from '../components/detection/DatasetResultView';
+import { DetectTextResultView } from '../components/detection/DetectTextResultView';
+import '../components/detection/detection.css';
 import { ResultView } from '../components/ResultView';
 import { SpecLive } from '../components/SpecLive';
 import { SpecResultView } from '../components/SpecResultView';
 import { useApi } from '../hooks/useApi';
 import { formatDate } from '../lib/format';
+import { isDetectDatasetResult, isDetectTextResult } from '../lib/detection';
 import { isSpeculativeResult, speculativeJobLabel } from '../lib/speculative';
 import { Link, navigate, setNavSection, useLocation } from '../router';
 import { useSession } from '../session';
@@ -71,7 +75,9 @@ export function ResultPage({ id }: { id: string }) {
 
   const result = job.kind === 'tokenize' ? (job.result as TokenizeResultPayload | null) : null;
   const spec = job.kind === 'speculative' && isSpeculativeResult(job.result) ? job.result : null;
-  const known = job.kind === 'tokenize' || job.kind === 'speculative';
+  const detectText = job.kind === 'detect_text' && isDetectTextResult(job.result) ? job.result : null;
+  const detectDataset = job.kind === 'detect_dataset' && isDetectDatasetResult(job.result) ? job.result : null;
+  const known = job.kind === 'tokenize' || job.kind === 'speculative' || detectText !== null || detectDataset !== null;
   return (
     <div className="result-page">
       <PageHeader
@@ -112,6 +118,8 @@ export function ResultPage({ id }: { id: string }) {
       {job.status === 'cancelled' && <Notice kind="warn">This job was cancelled before it finished.</Notice>}
       {job.status === 'succeeded' && result && <ResultView job={job} result={result} />}
       {job.status === 'succeeded' && spec && <SpecResultView job={job} result={spec} compareId={compareId} onCompareChange={setCompare} />}
+      {job.status === 'succeeded' && detectText && <DetectTextResultView job={job} result={detectText} />}
+      {job.status === 'succeeded' && detectDataset && <DatasetResultView job={job} result={detectDataset} />}
       {job.status === 'succeeded' && job.kind === 'speculative' && !spec && <Notice kind="warn">This run finished without a trace to show. Use the JSON export.</Notice>}
       {job.kind === 'distill_draft' && (
         <Notice>

@@ -1,0 +1,75 @@
+// The detection endpoints (apps/detection/api.py; docs/api.md "Detection"). Results are followed through the jobs API.
+import { request, send } from '../api/client';
+import type { Job } from '../api/types';
+import type { ScoreConvention } from './detection';
+
+export interface ScoreParamsInput {
+  k?: number;
+  dcpdd_a?: number;
+  max_tokens?: number;
+}
+
+export interface DetectCommon {
+  models: string[];
+  scores: string[];
+  params?: ScoreParamsInput;
+  reference_model?: string | null;
+  second_model?: string | null;
+  frequency_table?: string | null;
+}
+
+export interface DatasetColumns {
+  layout: 'labelled' | 'pairs';
+  text_column?: string;
+  label_column?: string;
+  human_column?: string;
+  machine_column?: string;
+}
+
+export interface FrequencyTableEntry {
+  id: string;
+  model: string;
+  tokenizer_id: string | null;
+  corpus: Record<string, unknown>;
+  total_tokens: number | null;
+  created_at: string;
+}
+
+export const detectionApi = {
+  scores: (signal?: AbortSignal) => request<ScoreConvention[]>('detection/scores/', { signal }),
+  frequencyTables: (signal?: AbortSignal) => request<FrequencyTableEntry[]>('detection/frequency-tables/', { signal }),
+  /** 202 with the queued job; 400 `{message}` for inputs the server refuses. */
+  text: (body: DetectCommon & { texts: string[] }, signal?: AbortSignal) =>
+    send<Job>('detection/text/', { method: 'POST', body, signal }),
+  /** Multipart: the file, repeated `models` / `scores` fields and `params` as a JSON string. */
+  dataset: (file: File, common: DetectCommon, columns: DatasetColumns, signal?: AbortSignal) => {
+    const form = new FormData();
+    form.set('file', file);
+    common.models.forEach((m) => form.append('models', m));
+    common.scores.forEach((s) => form.append('scores', s));
+    if (common.params) form.set('params', JSON.stringify(common.params));
+    for (const key of ['reference_model', 'second_model', 'frequency_table'] as const) {
+      const value = common[key];
+      if (value) form.set(key, value);
+    }
+    for (const [key, value] of Object.entries(columns)) if (value) form.set(key, value);
+    return send<Job>('detection/datasets/', { method: 'POST', body: form, signal });
+  },
+};
+
+/** The column names of an uploaded JSONL / JSON / CSV / TSV file, read from its first record (for the pickers). */
+export function sniffColumns(head: string, filename: string): string[] {
+  const name = filename.toLowerCase();
+  const firstLine = head.split(/\r?\n/).find((l) => l.trim()) ?? '';
+  if (name.endsWith('.csv') || name.endsWith('.tsv')) {
+    const sep = name.endsWith('.tsv') ? '\t' : ',';
+    return firstLine.split(sep).map((c) => c.trim().replace(/^"(.*)"$/, '$1')).filter(Boolean);
+  }
+  try {
+    const trimmed = head.trim();
+    const parsed: unknown = trimmed.startsWith('[') ? (JSON.parse(trimmed) as unknown[])[0] : JSON.parse(firstLine);
+    return parsed && typeof parsed === 'object' ? Object.keys(parsed) : [];
+  } catch {
+    return [];
+  }
+}
