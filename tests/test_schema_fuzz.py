@@ -42,7 +42,16 @@ CHECKS = [
     response_schema_conformance,
 ]
 # Each example of these starts a job, runs a tokenization or loads an uploaded tokenizer in a sandbox.
-EXPENSIVE = ["tokenize", "speculative_run", "drafts_distill", "tokenizers_create", "jobs_rerun"]
+EXPENSIVE = [
+    "tokenize",
+    "speculative_run",
+    "drafts_distill",
+    "tokenizers_create",
+    "jobs_rerun",
+    "detection_text",
+    "detection_dataset",
+    "detection_frequency_tables_create",
+]
 FUZZ_SETTINGS = settings(
     deadline=None,
     derandomize=True,  # the same examples on every run: a failure reproduces, the run time is stable
