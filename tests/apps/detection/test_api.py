@@ -239,3 +239,72 @@ def test_frequency_table_requests_are_checked(client: APIClient) -> None:
         {"shipped": "shakespeare"},
         "tokenizers:smollm2",
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fields", "columns"),
+    [
+        (
+            "fast_detectgpt.json",
+            json.dumps(
+                {
+                    "original": ["A human wrote this line.", "Another human line here."],
+                    "sampled": ["A model wrote this line.", "Another model line here."],
+                }
+            ),
+            {"layout": "pairs"},
+            {"human": "original", "machine": "sampled"},
+        ),
+        (
+            "rows.json",
+            json.dumps([{"text": "Alpha beta gamma.", "label": True}, {"text": "Delta epsilon.", "label": False}]),
+            {},
+            {"text": "text", "label": "label"},
+        ),
+        (
+            "rows.tsv",
+            "body\tis_member\nAlpha beta gamma.\t1\nDelta epsilon.\t0\n",
+            {"text_column": "body", "label_column": "is_member"},
+            {"text": "body", "label": "is_member"},
+        ),
+    ],
+)
+def test_json_and_tsv_layouts_are_read(client: APIClient, name: str, content: str, fields: dict, columns: dict) -> None:
+    """Catches the Fast-DetectGPT object-of-lists file, a JSON array with boolean labels, or a TSV with chosen columns
+    being refused or read into the wrong columns."""
+    response = _post_dataset(client, name, content, **fields)
+    assert response.status_code == 202, response.json()
+    dataset = Job.objects.get(pk=response.json()["id"]).params["dataset"]
+    assert (
+        dataset["columns"] == columns and (dataset["positives"], dataset["negatives"]) == (2, 2)
+        if fields.get("layout")
+        else (1, 1)
+    )
+
+
+def test_a_table_deleted_before_the_job_runs_is_a_message_for_the_user(
+    client: APIClient, team: Team, settings: Any, tmp_path: Any
+) -> None:
+    """Catches a job whose frequency table vanished failing as an 'internal error' instead of saying what happened."""
+    from apps.detection.jobs import detect_text_inputs
+    from apps.detection.selectors import frequency_table_path
+    from apps.jobs.runner import user_facing_error
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    table = Job.objects.create(
+        team=team,
+        owner=team.memberships.get().user,
+        kind="frequency_table",
+        status=JobStatus.SUCCEEDED,
+        params={"model": "smollm2-135m-instruct", "tokenizer_id": "tokenizers:smollm2"},
+        result={"vocab_size": 49152},
+    )
+    path = frequency_table_path(team_id=team.id, job_id=table.id)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"npz")
+    response = _post_text(client, scores=["dcpdd"], frequency_table=str(table.id))
+    assert response.status_code == 202, response.json()
+    path.unlink()
+    with pytest.raises(Exception) as raised:
+        detect_text_inputs(Job.objects.get(pk=response.json()["id"]))
+    assert user_facing_error(raised.value).startswith("No frequency table")
