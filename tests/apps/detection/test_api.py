@@ -275,11 +275,9 @@ def test_json_and_tsv_layouts_are_read(client: APIClient, name: str, content: st
     response = _post_dataset(client, name, content, **fields)
     assert response.status_code == 202, response.json()
     dataset = Job.objects.get(pk=response.json()["id"]).params["dataset"]
-    assert (
-        dataset["columns"] == columns and (dataset["positives"], dataset["negatives"]) == (2, 2)
-        if fields.get("layout")
-        else (1, 1)
-    )
+    expected = (2, 2) if fields.get("layout") == "pairs" else (1, 1)
+    assert dataset["columns"] == columns
+    assert (dataset["positives"], dataset["negatives"]) == expected
 
 
 def test_a_table_deleted_before_the_job_runs_is_a_message_for_the_user(
