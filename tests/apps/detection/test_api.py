@@ -148,7 +148,7 @@ def test_a_wikimia_style_jsonl_dataset_is_stored_with_its_job(client: APIClient,
     assert response.status_code == 202, response.json()
     job = Job.objects.get(pk=response.json()["id"])
     assert job.kind == "detect_dataset" and job.input_upload is not None
-    assert job.input_upload.file.name.startswith(f"{team.id}/uploads/")
+    assert str(job.input_upload.file.name).startswith(f"{team.id}/uploads/")
     assert job.params["dataset"]["columns"] == {"text": "input", "label": "label"}
     assert (job.params["dataset"]["positives"], job.params["dataset"]["negatives"]) == (2, 1)
 
@@ -158,8 +158,9 @@ def test_a_pairs_csv_gives_two_rows_per_line(client: APIClient) -> None:
     csv_text = "original,sampled\nA human wrote this sentence today.,A model wrote this sentence today.\n"
     response = _post_dataset(client, "pairs.csv", csv_text, layout="pairs")
     assert response.status_code == 202, response.json()
-    job = Job.objects.get(pk=response.json()["id"])
-    rows = [json.loads(line) for line in job.input_upload.file.open("rb").read().decode().splitlines()]
+    upload = Job.objects.get(pk=response.json()["id"]).input_upload
+    assert upload is not None
+    rows = [json.loads(line) for line in upload.file.open("rb").read().decode().splitlines()]
     assert [row["label"] for row in rows] == [0, 1]
     assert rows[0]["text"].startswith("A human")
 
