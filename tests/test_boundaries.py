@@ -16,6 +16,7 @@ FRAMEWORK_FREE = [
     "workers/decoding",
     "workers/models",
     "workers/distill",
+    "workers/detection",
 ]
 
 
