@@ -185,9 +185,7 @@ class FrequencyTableInputSerializer(serializers.Serializer):
 
 class FrequencyTableListCreateApi(APIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-
-    def get_throttles(self) -> list[Any]:
-        return [JobCreationThrottle()] if self.request.method == "POST" else []
+    throttle_classes = [JobCreationThrottle]  # counts POSTs only (GETs pass)
 
     @extend_schema(responses=FrequencyTableSerializer(many=True), operation_id="detection_frequency_tables_list")
     def get(self, request: Request) -> Response:
