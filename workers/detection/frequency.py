@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +18,26 @@ from workers.detection.errors import DetectionInputError
 _FORMAT = 1
 
 
+_fingerprints: weakref.WeakKeyDictionary[Any, tuple[int, str]] = weakref.WeakKeyDictionary()
+
+
 def tokenizer_fingerprint(tokenizer: Any) -> str:
     """sha256 of the tokenizer's vocabulary (token -> id, added tokens included): two tokenizers with the same
-    fingerprint give the same ids to the same tokens."""
+    fingerprint give the same ids to the same tokens. Cached per tokenizer object and size (hashing Gemma's 262k
+    entries takes seconds; a dataset job asks once per chunk)."""
+    size = len(tokenizer)
+    try:
+        cached = _fingerprints.get(tokenizer)
+    except TypeError:  # not weak-referenceable
+        cached = None
+    if cached is not None and cached[0] == size:
+        return cached[1]
     vocab = tokenizer.get_vocab()
     payload = json.dumps(sorted(vocab.items(), key=lambda item: item[1]), ensure_ascii=False).encode("utf-8")
-    return hashlib.sha256(payload).hexdigest()
+    digest = hashlib.sha256(payload).hexdigest()
+    with contextlib.suppress(TypeError):  # not weak-referenceable: computed again next time
+        _fingerprints[tokenizer] = (size, digest)
+    return digest
 
 
 @dataclass
