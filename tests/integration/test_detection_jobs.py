@@ -25,13 +25,13 @@ def _file(name: str, text: str) -> io.BytesIO:
 
 
 def test_a_dataset_job_streams_progress_and_stops_when_cancelled(celery_worker: ManagedProcess) -> None:
-    """Catches a dataset job that reports no progress while it scores, or that runs on to its end after a cancel
-    (the runner logs the cancel only when the pipeline stopped at a progress report)."""
+    """Catches a dataset at the 10,000-row limit that is refused, reports no progress while it scores, or runs on to
+    its end after a cancel (the runner logs the cancel only when the pipeline stopped at a progress report)."""
     user = make_user("dataset-canceller")
     client = token_client(user, make_team("Dataset team", user))
     rows = "".join(
         json.dumps({"text": f"Row {i}: the committee met again to discuss item number {i}.", "label": i % 2}) + "\n"
-        for i in range(3000)
+        for i in range(10_000)
     )
     response = client.post(
         "/api/v1/detection/datasets/",
