@@ -15,7 +15,7 @@ from workers.pipelines.detection_common import DetectionJobError
 
 
 def _detect_inputs(job: Job) -> dict[str, Any]:
-    inputs = {key: value for key, value in job.params.items() if key not in ("dataset", "frequency_table")}
+    inputs = {key: value for key, value in job.params.items() if key not in ("dataset", "frequency_table", "texts")}
     table_id = job.params.get("frequency_table")
     if table_id:
         try:  # deleted since the request: a message for the user, not an internal error
@@ -30,7 +30,9 @@ def _detect_inputs(job: Job) -> dict[str, Any]:
 
 
 def detect_text_inputs(job: Job) -> dict[str, Any]:
-    return _detect_inputs(job)
+    if job.input_upload is None:
+        raise DetectionJobError("The job's texts are missing (their upload was deleted).")
+    return {**_detect_inputs(job), "texts": orjson.loads(upload_read_text(upload=job.input_upload))}
 
 
 def detect_dataset_inputs(job: Job) -> dict[str, Any]:

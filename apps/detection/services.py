@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from django.contrib.auth.models import User
 from django.db import transaction
 
@@ -125,9 +126,16 @@ def detect_text_submit(*, membership: Membership, user: User, inputs: dict[str, 
     except DetectionJobError as exc:
         raise ApplicationError(str(exc)) from exc
     params = detect_validate(team=membership.team, inputs=inputs, texts=texts, what="Text")
-    params["texts"] = texts
+    # The texts (up to 20 x 100,000 characters) live in an upload, not in the parameters every history page lists.
+    params["texts"] = {"count": len(texts), "chars": [len(text) for text in texts]}
     title = _title("detect", params["models"], texts[0])
-    return job_create(team=membership.team, owner=user, kind="detect_text", params=params, title=title)
+    with transaction.atomic():
+        upload = upload_create_text(
+            team=membership.team, owner=user, text=orjson.dumps(texts).decode(), filename="texts.json"
+        )
+        return job_create(
+            team=membership.team, owner=user, kind="detect_text", params=params, title=title, input_upload=upload
+        )
 
 
 def detect_dataset_submit(

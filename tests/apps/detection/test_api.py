@@ -62,14 +62,17 @@ MIXED = [
 def test_a_valid_text_run_is_queued_with_checked_parameters(
     client: APIClient, django_capture_on_commit_callbacks: Any
 ) -> None:
-    """Catches a detect_text request that is not queued on the gpu queue, or whose stored parameters lose a choice."""
+    """Catches a detect_text request that is not queued on the gpu queue, whose stored parameters lose a choice, or
+    whose texts are kept in the parameters every history page lists instead of the job's upload."""
     with django_capture_on_commit_callbacks() as callbacks:
         response = _post_text(client, scores=["loss", "min_k"], params={"k": 0.1})
     assert response.status_code == 202, response.json()
     job = Job.objects.get(pk=response.json()["id"])
     assert (job.kind, job.queue, job.status) == ("detect_text", "gpu", JobStatus.QUEUED)
     assert job.params["scores"] == ["loss", "min_k"] and job.params["params"] == {"k": 0.1}
-    assert job.params["texts"] == TEXT["texts"] and len(callbacks) == 1
+    assert job.params["texts"] == {"count": 1, "chars": [len(TEXT["texts"][0])]} and len(callbacks) == 1
+    assert job.input_upload is not None
+    assert json.loads(job.input_upload.file.open("rb").read()) == TEXT["texts"]
 
 
 @pytest.mark.parametrize(
@@ -97,7 +100,7 @@ def test_bad_text_requests_are_refused_and_nothing_is_saved(client: APIClient, c
     response = _post_text(client, **changes)
     assert response.status_code == 400, response.json()
     assert fragment in json.dumps(response.json(), ensure_ascii=False), response.json()
-    assert Job.objects.count() == 0
+    assert Job.objects.count() == 0 and Upload.objects.count() == 0
 
 
 def test_a_frequency_table_of_another_tokenizer_is_refused(
