@@ -16,15 +16,16 @@ def machine_line() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def write_section(name: str, body: str) -> None:
+def write_section(name: str, body: str, doc: Path = DOC) -> None:
+    """Replace (or append) the section between this benchmark's markers in ``doc`` (docs/benchmarks.md by default)."""
     start, end = f"<!-- bench:{name}:start -->", f"<!-- bench:{name}:end -->"
     stamped = (
         f"{start}\n_Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine_line()}._\n\n{body.strip()}\n{end}"
     )
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
     pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     text = pattern.sub(lambda _: stamped, text) if pattern.search(text) else text.rstrip() + "\n\n" + stamped + "\n"
-    DOC.write_text(text)
+    doc.write_text(text)
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
