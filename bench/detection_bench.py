@@ -198,25 +198,25 @@ def main() -> None:
         [
             "reference loop (1 text at a time, 10 forwards per text)",
             f"{seconds['reference']:.1f}",
-            f"{rate['reference']:.0f}",
+            f"{rate['reference']:.2f}",
             "1.00x",
         ],
         [
             f"ours, batch {args.batch_size} (2 forwards per text)",
             f"{seconds['ours']:.1f}",
-            f"{rate['ours']:.0f}",
+            f"{rate['ours']:.2f}",
             f"**{rate['ours'] / rate['reference']:.2f}x**",
         ],
         [
             "ours, batch 1",
             f"{seconds['ours-b1']:.1f}",
-            f"{rate['ours-b1']:.0f}",
+            f"{rate['ours-b1']:.2f}",
             f"{rate['ours-b1'] / rate['reference']:.2f}x",
         ],
         [
             "bare forward, same batches (floor)",
             f"{seconds['bare']:.1f}",
-            f"{rate['bare']:.0f}",
+            f"{rate['bare']:.2f}",
             f"{rate['bare'] / rate['reference']:.2f}x",
         ],
     ]
