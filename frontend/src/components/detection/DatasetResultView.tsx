@@ -33,7 +33,9 @@ function RocPlot({ scores, metrics, point }: { scores: ScoreConvention[]; metric
           const roc = metrics[c.name]?.roc;
           if (!roc) return null;
           const d = roc.fpr.map((f, j) => `${j ? 'L' : 'M'}${x(f).toFixed(1)},${y(roc.tpr[j]).toFixed(1)}`).join(' ');
-          return <path key={c.name} d={d} fill="none" stroke={LINE_COLOURS[i % LINE_COLOURS.length]} strokeWidth={1.8} data-testid="det-roc-curve" data-score={c.name} />;
+          // Earlier curves are drawn wider, so a curve that runs along a later one still shows at its edges.
+          const width = Math.max(1.5, 5 - (3.5 * i) / Math.max(1, scores.length - 1));
+          return <path key={c.name} d={d} fill="none" stroke={LINE_COLOURS[i % LINE_COLOURS.length]} strokeWidth={width} strokeOpacity={0.85} strokeLinejoin="round" data-testid="det-roc-curve" data-score={c.name} />;
         })}
         {point && <circle cx={x(point.fpr)} cy={y(point.tpr)} r={5} fill={point.colour} stroke="#fff" strokeWidth={2} data-testid="det-roc-point" />}
         <text x={x(0.5)} y={size - 6} textAnchor="middle" className="det-axis">
@@ -74,13 +76,17 @@ function Histogram({ histogram, threshold, positive }: { histogram: NonNullable<
   const lo = edges[0];
   const hi = edges[edges.length - 1];
   const x = (v: number) => 4 + ((v - lo) / (hi - lo || 1)) * (w - 8);
-  const bar = (counts: number[], cls: string) =>
-    counts.map((c, i) => <rect key={`${cls}${i}`} className={cls} x={x(edges[i])} width={Math.max(0.5, x(edges[i + 1]) - x(edges[i]) - 0.5)} y={h - 16 - (c / max) * (h - 24)} height={(c / max) * (h - 24)} />);
+  // The two classes side by side in each bin (label 0 left, label 1 right), so neither hides the other.
+  const bar = (counts: number[], cls: string, half: 0 | 1) =>
+    counts.map((c, i) => {
+      const width = Math.max(0.5, (x(edges[i + 1]) - x(edges[i])) / 2 - 0.5);
+      return <rect key={`${cls}${i}`} className={cls} x={x(edges[i]) + half * (width + 0.5)} width={width} y={h - 16 - (c / max) * (h - 24)} height={(c / max) * (h - 24)} />;
+    });
   return (
     <figure className="det-hist" data-testid="det-histogram">
       <svg viewBox={`0 0 ${w} ${h}`} role="img" aria-label="Score histogram per class">
-        {bar(histogram.negative, 'det-hist-neg')}
-        {bar(histogram.positive, 'det-hist-pos')}
+        {bar(histogram.negative, 'det-hist-neg', 0)}
+        {bar(histogram.positive, 'det-hist-pos', 1)}
         <line x1={4} x2={w - 4} y1={h - 16} y2={h - 16} stroke="#adb5bd" />
         {threshold !== null && threshold >= lo && threshold <= hi && <line x1={x(threshold)} x2={x(threshold)} y1={4} y2={h - 16} stroke="#212529" strokeDasharray="3 3" data-testid="det-hist-threshold" />}
         <text x={4} y={h - 3} className="det-tick">
@@ -288,6 +294,7 @@ export function DatasetResultView({ job, result }: { job: Job; result: DetectDat
           <div className="card-head">
             <h2>By text length · {convention?.label}</h2>
           </div>
+          <p className="muted small">AUROC within each length bucket (words); empty buckets are left out.</p>
           <div className="table-scroll">
             <table className="data-table compact" data-testid="det-by-length">
               <thead>
@@ -299,7 +306,7 @@ export function DatasetResultView({ job, result }: { job: Job; result: DetectDat
                 </tr>
               </thead>
               <tbody>
-                {m.by_length.map((b) => (
+                {m.by_length.filter((b) => b.n > 0).map((b) => (
                   <tr key={b.min}>
                     <td className="mono">{b.max === null ? `${b.min}+` : `${b.min}–${b.max - 1}`}</td>
                     <td className="num mono">{formatInt(b.n)}</td>

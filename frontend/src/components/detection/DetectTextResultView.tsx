@@ -58,7 +58,7 @@ function ScoreTable({ result, textIndex }: { result: DetectTextResult; textIndex
               <td className="nowrap">
                 <span className={`det-sign det-sign-${c.higher_means}`}>{signLabel(c)}</span>
               </td>
-              <td className="small">
+              <td className="small det-meaning">
                 {c.description} <span className="muted">({c.source})</span>
               </td>
             </tr>
