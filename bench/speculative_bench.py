@@ -371,13 +371,18 @@ def build_methods(case: Case, loaded: Any, settings: Settings) -> list[Method]:
             ),
             Method(
                 "ours_cross",
-                "ours cross-tokenizer SmolLM2 draft, adaptive γ",
+                "ours cross-tokenizer SmolLM2 draft, adaptive γ 8 → 32, confidence stop 0.4",
                 "ours",
                 ours(
                     lambda: CrossTokenizerDrafter(
-                        smol.model, tokenizer, smol.tokenizer, name=CROSS_DRAFT, draft_eos_ids=smol_eos
+                        smol.model,
+                        tokenizer,
+                        smol.tokenizer,
+                        name=CROSS_DRAFT,
+                        draft_eos_ids=smol_eos,
+                        min_confidence=0.4,
                     ),
-                    spec(4, adaptive=True, max_gamma=16),
+                    spec(8, adaptive=True, max_gamma=32),
                 ),
                 counterpart="hf_uag",
             ),

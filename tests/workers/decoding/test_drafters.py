@@ -234,3 +234,78 @@ def test_a_drafted_token_with_zero_draft_probability_raises() -> None:
     chain_q[0, 3] = 0.0
     with pytest.raises(ValueError, match=r"q\(x\) = 0"):
         ChainVerifier().verify(lm, 8, Draft([3], q=chain_q), SamplingConfig(temperature=1.0), make_generator(0))
+
+
+def cross_drafter(min_confidence: float = 0.0, draft_eos_ids: tuple[int, ...] = ()) -> CrossTokenizerDrafter:
+    draft = tiny_llama(seed=4, layers=2, vocab=len(DRAFT_TOK))
+    return CrossTokenizerDrafter(
+        draft, TARGET_TOK, DRAFT_TOK, min_confidence=min_confidence, draft_eos_ids=draft_eos_ids
+    )
+
+
+@pytest.mark.parametrize("min_confidence", [0.0, 0.3])
+def test_cross_tokenizer_drafts_with_a_kept_cache_equal_drafts_from_scratch(min_confidence: float) -> None:
+    """Catches the draft model's cache, kept across steps, going stale (a wrong rollback after a rejection or a
+    re-tokenised boundary, stale cached logits): every step's draft must equal what a fresh drafter, re-tokenising
+    and re-encoding the whole context from nothing, drafts on the same context."""
+    target = tiny_llama(seed=0, layers=3, vocab=len(TARGET_TOK))
+    n = 40
+    for text in ("the cat sat on the mat. the cat sat on", "a bat at the gate", "hello there, the theme is"):
+        prompt = TARGET_TOK.encode(text)
+        drafter = cross_drafter(min_confidence)
+        config = MethodConfig(method="speculative", gamma=4, adaptive_gamma=True, max_gamma=8)
+        output, trace = generate(target, drafter, prompt, n, config)
+        context = [*prompt, *output]
+        steps = [step for step in trace.steps if "cross_tokenizer" in step.extra]
+        assert len(steps) > 3 and sum(step.draft_forwards for step in steps) > 0
+        reused = sum(step.draft_kv_rollback == 0 for step in steps[1:])
+        assert reused > 0  # the cache really was kept (not rebuilt each step)
+        for step in steps:
+            before = context[: step.prefix_len_before]
+            want = min(step.gamma, n - (step.prefix_len_before - len(prompt)) - 1)
+            fresh = cross_drafter(min_confidence)
+            fresh.start(prompt)
+            again = fresh.propose(before, want, GREEDY, make_generator(0))
+            kept = step.extra["cross_tokenizer"]
+            assert again.extra["cross_tokenizer"]["draft_ids"] == kept["draft_ids"]
+            assert again.tokens == [record.token for record in step.draft]
+
+
+def test_cross_tokenizer_stops_drafting_at_eos_and_after_an_unsure_token() -> None:
+    """Catches forwards spent on draft tokens that are then thrown away: tokens after the drafter's end of text, and
+    tokens after one the draft model itself is unsure of (``min_confidence``, as HF's assistant_confidence_threshold)."""
+    context = TARGET_TOK.encode("the cat sat on the mat")
+    free = cross_drafter()
+    free.start(context)
+    full = free.propose(context, 6, GREEDY, make_generator(0))
+    info = full.extra["cross_tokenizer"]
+    assert info["draft_stop"] == "max_tokens" and len(info["draft_ids"]) == 6
+    assert full.forward_calls == 6
+    # The same draft, with its third token declared the end of text: two tokens, and no forward after the end.
+    third = info["draft_ids"][2]
+    assert third not in info["draft_ids"][:2]
+    stopped = cross_drafter(draft_eos_ids=(third,))
+    stopped.start(context)
+    short = stopped.propose(context, 6, GREEDY, make_generator(0))
+    assert short.extra["cross_tokenizer"]["draft_ids"] == info["draft_ids"][:2]
+    assert short.extra["cross_tokenizer"]["draft_stop"] == "eos"
+    assert short.forward_calls == 3  # the context and two tokens (the second's logits name the end); not six
+    # A random tiny model is unsure of everything: with a 0.99 threshold it drafts exactly one token, one forward.
+    unsure = cross_drafter(min_confidence=0.99)
+    unsure.start(context)
+    one = unsure.propose(context, 6, GREEDY, make_generator(0))
+    assert one.extra["cross_tokenizer"]["draft_ids"] == info["draft_ids"][:1]
+    assert one.extra["cross_tokenizer"]["draft_stop"] == "unsure" and one.forward_calls == 1
+
+
+@pytest.mark.parametrize("min_confidence", [0.0, 0.3])
+def test_cross_tokenizer_with_a_confidence_stop_is_lossless_when_greedy(min_confidence: float) -> None:
+    """Catches the confidence stop (or the kept cache) changing greedy output on prompts that exercise rejections."""
+    target = tiny_llama(seed=0, layers=3, vocab=len(TARGET_TOK))
+    for text in ("a bat at the gate", "hello there, the theme is"):
+        prompt = TARGET_TOK.encode(text)
+        expected, _ = generate(target, None, prompt, 30, MethodConfig())
+        config = MethodConfig(method="speculative", gamma=8, adaptive_gamma=True, max_gamma=32)
+        output, trace = generate(target, cross_drafter(min_confidence), prompt, 30, config)
+        assert output == expected
+        assert trace.summary is not None and trace.summary.drafted > 0
