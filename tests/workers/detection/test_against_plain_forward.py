@@ -113,3 +113,20 @@ def test_batched_equals_unbatched_on_tiny_models(architecture: str) -> None:
 def test_min_k_default_is_twenty_percent() -> None:
     """Catches a changed default k (the papers' 20%)."""
     assert ScoreParams().k == 0.2
+
+
+def test_gemma3_270m_batched_equals_the_plain_forward() -> None:
+    """Catches padding or the chunked statistics going wrong with Gemma 3's 262k vocabulary, its <bos> and its
+    sliding-window layers on the real bundled model (one short, padded text and one longer one)."""
+    if not resolve_model("gemma-3-270m").available:
+        pytest.fail("gemma-3-270m is not in the model store (python -m workers.model_store prepare)")
+    gemma = get_model("gemma-3-270m")
+    texts = TEXTS[1:2] + TEXTS[:1]
+    qs = compute_quantities(gemma.model, gemma.tokenizer, texts, batch_size=2)
+    for text, q in zip(texts, qs, strict=True):
+        plain = ref.plain(gemma.model, gemma.tokenizer, text)
+        assert q.token_ids[0] == gemma.tokenizer.bos_token_id
+        np.testing.assert_allclose(q.logp, plain["logp"], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(q.entropy, plain["entropy"], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(q.sigma2, plain["sigma2"], rtol=1e-5, atol=1e-5)
+        assert q.rank.tolist() == plain["rank"].tolist()
