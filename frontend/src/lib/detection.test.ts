@@ -103,5 +103,7 @@ describe('sniffColumns', () => {
     // Catches column pickers left empty for an ordinary upload.
     expect(sniffColumns('text,label\n"a",1\n', 'd.csv')).toEqual(['text', 'label']);
     expect(sniffColumns('{"input": "a", "label": 1}\n{"input": "b", "label": 0}', 'd.jsonl')).toEqual(['input', 'label']);
+    expect(sniffColumns('{\n  "original": ["a", "b"],\n  "sampled": ["c", "d"]\n}', 'fast.json')).toEqual(['original', 'sampled']);
+    expect(sniffColumns('[{"human": "a", "machine": "b"}]', 'pairs.json')).toEqual(['human', 'machine']);
   });
 });

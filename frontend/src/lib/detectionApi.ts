@@ -65,10 +65,17 @@ export function sniffColumns(head: string, filename: string): string[] {
     const sep = name.endsWith('.tsv') ? '\t' : ',';
     return firstLine.split(sep).map((c) => c.trim().replace(/^"(.*)"$/, '$1')).filter(Boolean);
   }
+  const keys = (value: unknown) => (value && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : []);
+  const trimmed = head.trim();
   try {
-    const trimmed = head.trim();
-    const parsed: unknown = trimmed.startsWith('[') ? (JSON.parse(trimmed) as unknown[])[0] : JSON.parse(firstLine);
-    return parsed && typeof parsed === 'object' ? Object.keys(parsed) : [];
+    // A JSON array of records, or one object of equal-length lists (Fast-DetectGPT's {"original": [...], ...}).
+    const whole: unknown = JSON.parse(trimmed);
+    return Array.isArray(whole) ? keys(whole[0]) : keys(whole);
+  } catch {
+    /* JSON lines (or a file cut at the sniffing limit): the first record */
+  }
+  try {
+    return keys(JSON.parse(firstLine));
   } catch {
     return [];
   }

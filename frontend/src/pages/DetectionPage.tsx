@@ -87,6 +87,19 @@ function ScorePicker({ scores, chosen, onChange }: { scores: ScoreConvention[]; 
   );
 }
 
+function ColumnSelect({ label, value, onChange, columns, testId }: { label: string; value: string; onChange: (v: string) => void; columns: string[]; testId: string }) {
+  return (
+    <label className="field-inline">
+      {label}{' '}
+      <select className="input" value={value} onChange={(e) => onChange(e.target.value)} data-testid={testId}>
+        {columns.map((c) => (
+          <option key={c}>{c}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function DetectionPage() {
   const { team } = useSession();
   const { search } = useLocation();
@@ -108,6 +121,9 @@ export function DetectionPage() {
   const [columns, setColumns] = useState<string[]>([]);
   const [textColumn, setTextColumn] = useState('');
   const [labelColumn, setLabelColumn] = useState('');
+  const [layout, setLayout] = useState<'labelled' | 'pairs'>('labelled');
+  const [humanColumn, setHumanColumn] = useState('');
+  const [machineColumn, setMachineColumn] = useState('');
   const [formError, setFormError] = useState<string | null>(null);
   const [serverError, setServerError] = useState<unknown>(null);
   const [phase, setPhase] = useState<Phase>({ kind: 'idle' });
@@ -151,6 +167,9 @@ export function DetectionPage() {
     setColumns(found);
     setTextColumn(found.includes('text') ? 'text' : found.includes('input') ? 'input' : (found[0] ?? ''));
     setLabelColumn(found.includes('label') ? 'label' : (found.find((c) => c !== found[0]) ?? ''));
+    setHumanColumn(found.includes('human') ? 'human' : found.includes('original') ? 'original' : (found[0] ?? ''));
+    setMachineColumn(found.includes('machine') ? 'machine' : found.includes('sampled') ? 'sampled' : (found[1] ?? ''));
+    if (!found.includes('label') && (found.includes('human') || found.includes('original'))) setLayout('pairs');
   };
 
   const needs = new Set((scores.data ?? []).filter((c) => chosenScores.includes(c.name)).flatMap((c) => c.needs));
@@ -188,7 +207,14 @@ export function DetectionPage() {
       const { data } =
         mode === 'text'
           ? await detectionApi.text({ ...common, texts: [text] }, ctrl.signal)
-          : await detectionApi.dataset(file as File, common, { layout: 'labelled', text_column: textColumn || undefined, label_column: labelColumn || undefined }, ctrl.signal);
+          : await detectionApi.dataset(
+              file as File,
+              common,
+              layout === 'labelled'
+                ? { layout, text_column: textColumn || undefined, label_column: labelColumn || undefined }
+                : { layout, human_column: humanColumn || undefined, machine_column: machineColumn || undefined },
+              ctrl.signal,
+            );
       if (!isFinished(data.status) || !data.result) setPhase({ kind: 'queued', job: data });
       else setPhase({ kind: 'done', job: data });
     } catch (e) {
@@ -209,7 +235,7 @@ export function DetectionPage() {
         title="Detection"
         subtitle="Membership-inference and machine-text scores per token and per text, and how well they separate a labelled dataset."
         actions={
-          <Link to="/history?kind=detect_text" className="btn">
+          <Link to={`/history?kind=${mode === 'text' ? 'detect_text' : 'detect_dataset'}`} className="btn">
             Saved runs
           </Link>
         }
@@ -249,25 +275,25 @@ export function DetectionPage() {
                 <input id="det-file" type="file" accept=".jsonl,.json,.csv,.tsv,.txt" onChange={(e) => void chooseFile(e.target.files?.[0] ?? null)} data-testid="det-file" />
                 {file && (
                   <div className="det-columns">
+                    <label className="field-inline" title="labelled: a text and a 0/1 label per row; pairs: a human and a machine text per row (WikiMIA / MIMIR use input + label)">
+                      Layout{' '}
+                      <select className="input" value={layout} onChange={(e) => setLayout(e.target.value as 'labelled' | 'pairs')} data-testid="det-layout">
+                        <option value="labelled">text + label</option>
+                        <option value="pairs">human / machine pairs</option>
+                      </select>
+                    </label>
                     {columns.length ? (
-                      <>
-                        <label className="field-inline">
-                          Text column{' '}
-                          <select className="input" value={textColumn} onChange={(e) => setTextColumn(e.target.value)} data-testid="det-text-column">
-                            {columns.map((c) => (
-                              <option key={c}>{c}</option>
-                            ))}
-                          </select>
-                        </label>
-                        <label className="field-inline">
-                          Label column{' '}
-                          <select className="input" value={labelColumn} onChange={(e) => setLabelColumn(e.target.value)} data-testid="det-label-column">
-                            {columns.map((c) => (
-                              <option key={c}>{c}</option>
-                            ))}
-                          </select>
-                        </label>
-                      </>
+                      layout === 'labelled' ? (
+                        <>
+                          <ColumnSelect label="Text column" value={textColumn} onChange={setTextColumn} columns={columns} testId="det-text-column" />
+                          <ColumnSelect label="Label column" value={labelColumn} onChange={setLabelColumn} columns={columns} testId="det-label-column" />
+                        </>
+                      ) : (
+                        <>
+                          <ColumnSelect label="Human column (label 0)" value={humanColumn} onChange={setHumanColumn} columns={columns} testId="det-human-column" />
+                          <ColumnSelect label="Machine column (label 1)" value={machineColumn} onChange={setMachineColumn} columns={columns} testId="det-machine-column" />
+                        </>
+                      )
                     ) : (
                       <span className="muted small">Columns could not be read here; the server uses text / input and label.</span>
                     )}

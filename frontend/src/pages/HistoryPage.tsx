@@ -12,6 +12,8 @@ export const JOB_KINDS: { value: string; label: string }[] = [
   { value: 'tokenize', label: 'Tokenize' },
   { value: 'speculative', label: 'Speculative decoding' },
   { value: 'distill_draft', label: 'Draft distillation' },
+  { value: 'detect_text', label: 'Detection (texts)' },
+  { value: 'detect_dataset', label: 'Detection (dataset)' },
 ];
 
 /** Where a job's result is shown: distillation jobs have their own page. */
