@@ -230,15 +230,15 @@ class CrossTokenizerDrafter:
         name: str | None = None,
         overlap_tokens: int = 8,
         draft_eos_ids: Sequence[int] = (),
-        min_confidence: float = 0.0,
+        min_confidence: float = 0.4,
     ) -> None:
         if not 0.0 <= min_confidence < 1.0:
             raise ValueError(f"min_confidence must be in [0, 1) (got {min_confidence})")
         self.inner = ModelDrafter(model, name=name)
         self.min_confidence = min_confidence
-        """Stop drafting after a token the draft model gives less than this probability (0: never; HF's default
-        for assisted generation is 0.4): the tokens after an unsure one are rarely accepted, and each costs a draft
-        forward plus a verified position of the target's 262k-wide head."""
+        """Stop drafting after a token the draft model gives less than this probability (0: never; 0.4 is HF's
+        default for assisted generation): the tokens after an unsure one are rarely accepted, and each costs a draft
+        forward plus a verified position of the target's (for Gemma 262k-wide) LM head."""
         self.model_name: str | None = self.inner.model_name
         self.target_tokenizer = target_tokenizer
         self.draft_tokenizer = draft_tokenizer
