@@ -125,9 +125,9 @@ def profile(args: argparse.Namespace, tmp: Path, redis_url: str) -> None:
     stats.sort_stats(args.sort).print_stats(args.top)
 
 
-
 def profile_upload(client: object, text: str, args: argparse.Namespace) -> None:
     """The upload path: the web request that stores the file and queues the job, then the worker's job in-process."""
+    import tiktoken
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from apps.jobs.kinds import job_kind
@@ -135,8 +135,6 @@ def profile_upload(client: object, text: str, args: argparse.Namespace) -> None:
     from apps.jobs.runner import Reporter
     from apps.jobs.services import job_mark_running, job_succeed
     from workers.text_tokenizers.catalog import load_tokenizer
-
-    import tiktoken
 
     load_tokenizer(TOKENIZER)
     encoding = tiktoken.get_encoding("cl100k_base")
@@ -155,8 +153,9 @@ def profile_upload(client: object, text: str, args: argparse.Namespace) -> None:
     assert response.status_code == 202, response.content[:300]
     job = Job.objects.get(pk=response.json()["id"])
     kind = job_kind(job.kind)
-    job = job_mark_running(job_id=str(job.id), worker="profile")
-    assert job is not None
+    running = job_mark_running(job_id=str(job.id), worker="profile")
+    assert running is not None
+    job = running
     started = time.perf_counter()
     inputs = kind.load_input_builder()(job)
     read_s = time.perf_counter() - started

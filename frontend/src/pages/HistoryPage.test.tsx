@@ -9,6 +9,6 @@ describe('History links', () => {
   });
 
   it('offers every job kind the API lists in the kind filter', () => {
-    expect(JOB_KINDS.map((k) => k.value)).toEqual(['', 'tokenize', 'speculative', 'distill_draft']);
+    expect(JOB_KINDS.map((k) => k.value)).toEqual(['', 'tokenize', 'speculative', 'distill_draft', 'detect_text', 'detect_dataset']);
   });
 });

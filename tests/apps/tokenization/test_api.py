@@ -196,7 +196,9 @@ def test_nul_and_control_characters_are_accepted_stored_and_read_back(alice: tup
 
     with connection.cursor() as cursor:  # the column's raw text: what Postgres would have been sent
         cursor.execute("SELECT result, title FROM jobs_job WHERE id = %s", [job["id"].replace("-", "")])
-        raw, title = cursor.fetchone()
+        row = cursor.fetchone()
+    assert row is not None
+    raw, title = row
     assert "\\u0000" not in raw and "\x00" not in raw and "\x00" not in title
     assert stored[0]["text"] == text  # decoded on read
     assert client.get(f"/api/v1/jobs/{job['id']}/").json()["result"]["text"] == text
@@ -217,13 +219,14 @@ def test_a_text_file_with_a_few_nul_bytes_is_text(alice: tuple[APIClient, Team])
 def test_special_tokens_are_a_per_request_choice(alice: tuple[APIClient, Team]) -> None:
     """Catches the API dropping special_tokens (the result would always be read as plain text)."""
     client, _ = alice
-    body = {"text": "Hi<|endoftext|>", "tokenizers": ["tiktoken:cl100k_base"]}
+    text = "Hi<|endoftext|>"
+    body = {"text": text, "tokenizers": ["tiktoken:cl100k_base"]}
     plain = tokenize(client, **body)
     special = tokenize(client, **body, special_tokens="special")
     load_tokenizer("tiktoken:cl100k_base")
     encoding = tiktoken.get_encoding("cl100k_base")
-    assert plain["result"]["results"][0]["tokens"]["ids"] == encoding.encode_ordinary(body["text"])
-    assert special["result"]["results"][0]["tokens"]["ids"] == encoding.encode(body["text"], allowed_special="all")
+    assert plain["result"]["results"][0]["tokens"]["ids"] == encoding.encode_ordinary(text)
+    assert special["result"]["results"][0]["tokens"]["ids"] == encoding.encode(text, allowed_special="all")
     assert special["result"]["special_tokens"] == special["params"]["special_tokens"] == "special"
     response = client.post("/api/v1/tokenize/", {**body, "special_tokens": "all"}, format="json")
     assert response.status_code == 400 and "special_tokens" in json.dumps(response.json())
