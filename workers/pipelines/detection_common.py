@@ -21,6 +21,7 @@ from workers.detection import (
     FrequencyTable,
     ScoreParams,
     required_inputs,
+    score_texts,
 )
 from workers.manifest import MODEL_LIBRARIES, build_manifest, file_sha256, model_identity, torch_runtime
 from workers.pipelines.model_loading import Loaded, Loader, default_loader
@@ -201,6 +202,25 @@ class LoadedModels:
 
     def detection_model(self, loaded: Loaded, ref: str) -> DetectionModel:
         return DetectionModel(model=loaded.model, tokenizer=loaded.tokenizer, name=str(getattr(loaded.spec, "id", ref)))
+
+    def score(
+        self, texts: list[str], *, ref: str, params: DetectParams, report: Callable[[float, str], None]
+    ) -> list[dict[str, Any]]:
+        """Scores ``texts`` with the main model ``ref`` and this job's reference/second model and frequency table."""
+        with user_errors():
+            return score_texts(
+                texts,
+                model=self.detection_model(self.main[ref], ref),
+                scores=list(params.scores),
+                params=params.score_params,
+                reference=self.detection_model(self.reference, str(params.reference_model))
+                if self.reference is not None
+                else None,
+                second=self.detection_model(self.second, str(params.second_model)) if self.second is not None else None,
+                frequency=self.frequency,
+                batch_size=params.batch_size,
+                report=report,
+            )
 
 
 def load_models(params: DetectParams, load: Loader | None, report: Report) -> LoadedModels:

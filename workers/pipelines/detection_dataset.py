@@ -27,7 +27,6 @@ from workers.detection import (
     orient,
     pr_auc,
     roc_curve,
-    score_texts,
     tpr_at_fpr,
 )
 from workers.pipelines.detection_common import (
@@ -148,22 +147,7 @@ def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | 
             ) -> None:
                 report(SCORING_SHARE * (base + progress * size) / total_steps, f"{name}: {message}")
 
-            with user_errors():
-                scored = score_texts(
-                    chunk,
-                    model=models.detection_model(loaded, ref),
-                    scores=list(params.scores),
-                    params=params.score_params,
-                    reference=models.detection_model(models.reference, str(params.reference_model))
-                    if models.reference is not None
-                    else None,
-                    second=models.detection_model(models.second, str(params.second_model))
-                    if models.second is not None
-                    else None,
-                    frequency=models.frequency,
-                    batch_size=params.batch_size,
-                    report=stage,
-                )
+            scored = models.score(chunk, ref=ref, params=params, report=stage)
             results += [
                 {"scores": r["scores"], "n_tokens": r["n_tokens"], "truncated": r["truncated"], "notes": r["notes"]}
                 for r in scored

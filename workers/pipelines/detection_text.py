@@ -11,7 +11,6 @@ import csv
 import io
 from typing import Any
 
-from workers.detection import score_texts
 from workers.pipelines.detection_common import (
     LENGTH_RULE,
     MAX_TEXT_CHARS,
@@ -25,7 +24,6 @@ from workers.pipelines.detection_common import (
     parse_detect_params,
     score_conventions,
     texts_sha256,
-    user_errors,
 )
 from workers.pipelines.model_loading import Loader, noop_report
 
@@ -57,22 +55,7 @@ def run(inputs: dict[str, Any], report: Report = noop_report, *, load: Loader | 
         def stage(progress: float, message: str, span: tuple[float, float] = span, ref: str = ref) -> None:
             report(span[0] + progress * (span[1] - span[0]), f"{ref}: {message}")
 
-        with user_errors():
-            results = score_texts(
-                texts,
-                model=models.detection_model(loaded, ref),
-                scores=list(params.scores),
-                params=params.score_params,
-                reference=models.detection_model(models.reference, str(params.reference_model))
-                if models.reference is not None
-                else None,
-                second=models.detection_model(models.second, str(params.second_model))
-                if models.second is not None
-                else None,
-                frequency=models.frequency,
-                batch_size=params.batch_size,
-                report=stage,
-            )
+        results = models.score(texts, ref=ref, params=params, report=stage)
         runs.append({"model": model_entry(ref, loaded), "results": results})
     report(1.0, "Done")
     frequency = frequency_entry(params, models.frequency)

@@ -15,22 +15,13 @@ from rest_framework.test import APIClient
 
 from apps.catalog.models import CustomTokenizer
 from tests.factories import make_team, make_user, token_client
+from tests.workers.text_tokenizers.word_level import word_level_config
 
 pytestmark = pytest.mark.django_db
 
 
 def tokenizer_json(**sections: Any) -> bytes:
-    config: dict[str, Any] = {
-        "version": "1.0",
-        "added_tokens": [],
-        "normalizer": None,
-        "pre_tokenizer": {"type": "Whitespace"},
-        "post_processor": None,
-        "decoder": None,
-        "model": {"type": "WordLevel", "vocab": {c: i for i, c in enumerate("abc !?")}, "unk_token": "?"},
-    }
-    config.update(sections)
-    return json.dumps(config).encode()
+    return json.dumps(word_level_config("abc !?", **sections)).encode()
 
 
 def split(pattern: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import pytest
 
 from tests.workers.text_tokenizers.hard_texts import HARD_TEXTS
 from tests.workers.text_tokenizers.reference import package_dir
+from tests.workers.text_tokenizers.word_level import word_level_config
 from workers.text_tokenizers import sandbox
 from workers.text_tokenizers.custom import load_custom, open_custom, validate_upload
 from workers.text_tokenizers.errors import TokenizerError
@@ -34,16 +35,7 @@ UNCHECKABLE_BACKTRACKER = "(a|aa)+\\R?$"
 
 
 def word_level_file(tmp_path: Path, name: str, **sections: Any) -> Path:
-    config: dict[str, Any] = {
-        "version": "1.0",
-        "added_tokens": [],
-        "normalizer": None,
-        "pre_tokenizer": {"type": "Whitespace"},
-        "post_processor": None,
-        "decoder": None,
-        "model": {"type": "WordLevel", "vocab": {c: i for i, c in enumerate("ab!? \x01")}, "unk_token": "?"},
-    }
-    config.update(sections)
+    config = word_level_config("ab!? \x01", **sections)
     path = tmp_path / name
     path.write_text(json.dumps(config))
     return path

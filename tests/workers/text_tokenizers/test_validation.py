@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.workers.text_tokenizers.reference import package_dir
+from tests.workers.text_tokenizers.word_level import word_level_config
 from workers.text_tokenizers.custom import TIKTOKEN_PATTERNS, parse_tiktoken_ranks
 from workers.text_tokenizers.errors import TokenizerError
 from workers.text_tokenizers.regex_safety import find_problem, min_match_length
@@ -38,17 +39,7 @@ OTC_FAMILIES = (
 
 
 def word_level(**sections: Any) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "version": "1.0",
-        "added_tokens": [],
-        "normalizer": None,
-        "pre_tokenizer": {"type": "Whitespace"},
-        "post_processor": None,
-        "decoder": None,
-        "model": {"type": "WordLevel", "vocab": {"a": 0, "b": 1, "?": 2}, "unk_token": "?"},
-    }
-    config.update(sections)
-    return config
+    return word_level_config("ab?", **sections)
 
 
 def refusal(config: dict[str, Any]) -> str:
