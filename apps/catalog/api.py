@@ -77,6 +77,7 @@ class ModelSerializer(serializers.Serializer):
     tokenizer_id = serializers.CharField(allow_null=True)
     chat = serializers.BooleanField()
     available = serializers.BooleanField()
+    status = serializers.CharField(help_text="'installed', or why not and the command that installs it")
 
 
 class ModelListApi(APIView):

@@ -66,6 +66,7 @@ def draft_list_for_team(*, team: Team) -> list[dict[str, Any]]:
                 "tokenizer_id": target.tokenizer_id,
                 "chat": False,
                 "available": True,
+                "status": "installed",
             }
         )
     return entries

@@ -621,6 +621,8 @@ export interface components {
             tokenizer_id: string | null;
             chat: boolean;
             available: boolean;
+            /** @description 'installed', or why not and the command that installs it */
+            status: string;
         };
         PaginatedJobSummaryList: {
             /** @example 123 */

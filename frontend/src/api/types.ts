@@ -263,6 +263,8 @@ export interface LanguageModel {
   /** Has a chat template. */
   chat: boolean;
   available: boolean;
+  /** `installed`, or why not and the command that installs it (a missing model is never replaced by another). */
+  status: string;
 }
 
 // ---- speculative decoding (workers/pipelines/speculative.py, workers/decoding/trace.py) -----------------------

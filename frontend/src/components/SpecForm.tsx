@@ -69,7 +69,7 @@ function NumberField({
 
 function modelOption(m: LanguageModel) {
   const bits = [m.name, m.params ? `${Math.round(m.params / 1e6)}M params` : null, m.chat ? 'chat' : null].filter(Boolean);
-  return `${bits.join(' · ')}${m.available ? '' : ' — unavailable'}`;
+  return `${bits.join(' · ')}${m.available ? '' : ` — ${m.status}`}`;
 }
 
 function modelFacts(m: LanguageModel) {

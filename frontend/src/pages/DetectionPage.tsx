@@ -40,18 +40,18 @@ function ModelPicker({ models, chosen, onChange }: { models: LanguageModel[]; ch
       <legend className="field-label">Models (up to {MAX_MODELS}, side by side)</legend>
       <div className="det-checks">
         {models
-          .filter((m) => m.available)
           .map((m) => (
-            <label key={m.id} className="toggle" title={m.source}>
+            <label key={m.id} className={m.available ? 'toggle' : 'toggle muted'} title={m.available ? m.source : m.status}>
               <input
                 type="checkbox"
                 checked={chosen.includes(m.id)}
-                disabled={!chosen.includes(m.id) && chosen.length >= MAX_MODELS}
+                disabled={!m.available || (!chosen.includes(m.id) && chosen.length >= MAX_MODELS)}
                 onChange={(e) => onChange(e.target.checked ? [...chosen, m.id] : chosen.filter((id) => id !== m.id))}
                 data-testid="det-model"
                 value={m.id}
               />
               {m.name}
+              {!m.available && <span className="small"> ({m.status})</span>}
             </label>
           ))}
       </div>

@@ -12,9 +12,9 @@ const OLD_JOB_ID = '0a5b3c7d-1e2f-4a6b-8c9d-e0f1a2b3c4d5';
 const DRAFT_DIR = `/srv/models/drafts/local/${OLD_JOB_ID}`;
 const NEW_DRAFT_DIR = `/srv/models/drafts/local/${JOB_ID}`;
 
-const SMOL: LanguageModel = { id: 'smollm2-135m-instruct', name: 'SmolLM2-135M-Instruct', family: 'llama', kind: 'bundled', source: '', licence: 'Apache-2.0', params: 134515008, context_length: 8192, vocab_size: 49152, tokenizer_id: 'tokenizers:smollm2', chat: true, available: true };
-const GEMMA: LanguageModel = { id: 'gemma-3-270m', name: 'Gemma 3 270M (base)', family: 'gemma3', kind: 'bundled', source: '', licence: 'Gemma', params: 268098176, context_length: 32768, vocab_size: 262144, tokenizer_id: 'tokenizers:gemma-3', chat: false, available: true };
-const MISSING: LanguageModel = { ...GEMMA, id: 'missing-model', name: 'Not downloaded', available: false };
+const SMOL: LanguageModel = { id: 'smollm2-135m-instruct', name: 'SmolLM2-135M-Instruct', family: 'llama', kind: 'bundled', source: '', licence: 'Apache-2.0', params: 134515008, context_length: 8192, vocab_size: 49152, tokenizer_id: 'tokenizers:smollm2', chat: true, available: true, status: 'installed' };
+const GEMMA: LanguageModel = { id: 'gemma-3-270m', name: 'Gemma 3 270M (base)', family: 'gemma3', kind: 'bundled', source: '', licence: 'Gemma', params: 268098176, context_length: 32768, vocab_size: 262144, tokenizer_id: 'tokenizers:gemma-3', chat: false, available: true, status: 'installed' };
+const MISSING: LanguageModel = { ...GEMMA, id: 'missing-model', name: 'Not downloaded', available: false, status: 'not installed: run `make models`' };
 const draftEntry = (dir: string, layers: number): LanguageModel => ({
   id: dir,
   name: `Distilled draft for SmolLM2-135M-Instruct (${layers} layers)`,
@@ -28,6 +28,7 @@ const draftEntry = (dir: string, layers: number): LanguageModel => ({
   tokenizer_id: 'tokenizers:smollm2',
   chat: false,
   available: true,
+  status: 'installed',
 });
 const OLD_DRAFT = draftEntry(DRAFT_DIR, 4);
 

@@ -6,8 +6,8 @@ import { render } from '../test/render';
 import { SpeculativePage } from './SpeculativePage';
 
 const MODELS: LanguageModel[] = [
-  { id: 'smollm2-135m-instruct', name: 'SmolLM2-135M-Instruct', family: 'llama', kind: 'bundled', source: '', licence: 'Apache-2.0', params: 134515008, context_length: 8192, vocab_size: 49152, tokenizer_id: 'tokenizers:smollm2', chat: true, available: true },
-  { id: 'gemma-3-270m', name: 'Gemma 3 270M (base)', family: 'gemma3', kind: 'bundled', source: '', licence: 'Gemma', params: 268098176, context_length: 32768, vocab_size: 262144, tokenizer_id: 'tokenizers:gemma-3', chat: false, available: true },
+  { id: 'smollm2-135m-instruct', name: 'SmolLM2-135M-Instruct', family: 'llama', kind: 'bundled', source: '', licence: 'Apache-2.0', params: 134515008, context_length: 8192, vocab_size: 49152, tokenizer_id: 'tokenizers:smollm2', chat: true, available: true, status: 'installed' },
+  { id: 'gemma-3-270m', name: 'Gemma 3 270M (base)', family: 'gemma3', kind: 'bundled', source: '', licence: 'Gemma', params: 268098176, context_length: 32768, vocab_size: 262144, tokenizer_id: 'tokenizers:gemma-3', chat: false, available: true, status: 'installed' },
 ];
 
 const session = { team: { id: 1, slug: 'local', name: 'Local team', role: 'owner' }, me: null } as unknown as Session;

@@ -29,7 +29,18 @@ def client() -> APIClient:
 def test_models_catalogue_lists_the_bundled_models(client: APIClient) -> None:
     models = {m["id"]: m for m in client.get("/api/v1/models/").json()}
     assert models["smollm2-135m-instruct"]["vocab_size"] == 49152
+    assert models["smollm2-135m-instruct"]["status"] == "installed"
     assert models["gemma-3-270m"]["tokenizer_id"] == "tokenizers:gemma-3"
+
+
+def test_models_catalogue_says_what_is_not_installed(
+    client: APIClient, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Catches the API hiding why a model cannot be chosen (the catalogue must say how to install it)."""
+    monkeypatch.setenv("TOKENSCOPE_MODEL_DIR", str(tmp_path))  # an empty model store
+    models = {m["id"]: m for m in client.get("/api/v1/models/").json()}
+    qwen = models["qwen2.5-coder-1.5b-instruct"]
+    assert qwen["available"] is False and qwen["status"] == "not installed: run `make models-qwen`"
 
 
 def test_a_valid_run_is_queued_on_the_gpu_queue(client: APIClient, django_capture_on_commit_callbacks: Any) -> None:
