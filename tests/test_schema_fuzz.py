@@ -82,6 +82,7 @@ def call_and_validate(case: Any) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("embedded_redis")  # the real Redis: websocket tickets and job queueing need it
 @SCHEMA.exclude(operation_id=EXPENSIVE).parametrize()
 @settings(FUZZ_SETTINGS, max_examples=25)
 def test_cheap_operations(case: Any) -> None:
@@ -90,6 +91,7 @@ def test_cheap_operations(case: Any) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("embedded_redis")
 @SCHEMA.include(operation_id=EXPENSIVE).parametrize()
 @settings(FUZZ_SETTINGS, max_examples=6)
 def test_job_starting_operations(case: Any) -> None:
