@@ -14,7 +14,8 @@ SECRET = "a-test-secret-that-is-long-enough-for-the-deploy-check-0123456789"
 
 def production(code: str = "", *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """Run manage.py (args) or a script (code) under webapp.settings.production in a fresh process."""
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "webapp.settings.production", "SECRET_KEY": SECRET, **env}
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # a test-only switch
+    environment = {**inherited, "DJANGO_SETTINGS_MODULE": "webapp.settings.production", "SECRET_KEY": SECRET, **env}
     command = [sys.executable, "manage.py", *args] if args else [sys.executable, "-c", code]
     return subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=120)
 

@@ -12,9 +12,6 @@ import pytest
 
 from tests.conftest import ManagedProcess, start_web
 
-# Playwright's sync API keeps an event loop on the main thread; Django's ORM calls in these tests are still
-# synchronous and single-threaded, so its async-safety guard does not apply here.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # Without the background-networking flags Chromium's connections are refused by this machine's closed network.
 CHROMIUM_ARGS = [
@@ -30,13 +27,18 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 E2E_SYNC_LIMIT = 5_000  # bytes: small, so the tests can exercise the queued-job path with modest text
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module. Playwright's sync API keeps an event loop running on the main thread while it
+    is open: a session-wide browser broke every async test collected after the e2e modules."""
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}; `make browser` installs Debian's chromium.")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        # With that loop running, Django's async-safety guard would refuse these tests' ORM calls, which are still
+        # synchronous and single-threaded; allowed only while the browser is open.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield instance
         instance.close()
