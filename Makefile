@@ -7,9 +7,19 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/package.json frontend/package-lock.json frontend/vite.config.ts frontend/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: setup run test lint typecheck models models-qwen migrate browser frontend bench schema
+.PHONY: setup system-packages run test lint typecheck models models-qwen migrate browser frontend bench schema
 
-setup: $(VENV)/.installed frontend/dist/index.html models migrate
+setup: system-packages $(VENV)/.installed frontend/dist/index.html models migrate
+
+# Debian packages the media tokenizers use: libcodec2-1.0 (LPCNet weights compiled in) and the codec2 CLI
+# (known-answer tests), codec2-examples (real speech), espeak-ng and sox (test clips). Without root, say so.
+SYSTEM_PACKAGES := libcodec2-1.0 codec2 codec2-examples espeak-ng sox libsndfile1
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Missing Debian packages: $$missing (run: sudo apt-get install $$missing); LPCNet shows as not installed" >&2; fi; \
+	fi
 
 $(VENV)/.installed: requirements.txt requirements-assets.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
