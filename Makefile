@@ -43,6 +43,7 @@ ifeq ($(QWEN),1)
 	$(PY) -m workers.model_store install-qwen
 endif
 	$(PY) -m workers.model_store prepare
+	$(PY) -m workers.media.prepare
 
 models-qwen: $(VENV)/.installed
 	$(PY) -m workers.model_store install-qwen
