@@ -145,3 +145,42 @@ def test_score_this_text_from_a_lab_result(browser: Any, app_url: str) -> None:
     page.wait_for_url(re.compile(r"/detection\?from="), timeout=15_000)
     page.get_by_test_id("det-from-note").wait_for(timeout=15_000)
     assert page.get_by_test_id("det-text").input_value() == TEXT
+
+
+def test_build_a_frequency_table_then_score_dcpdd_and_binoculars(browser: Any, app_url: str, tmp_path: Any) -> None:
+    """Catches a frequency-table builder that does not queue the job, does not select the built table, or a DC-PDD /
+    Binoculars (two-model) run that the page cannot start or draw (marks, per-token pair values)."""
+    page = _open(browser, app_url, "fay")
+    _choose_only(page, "det-score", ["dcpdd", "binoculars"])
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(row["text"] for row in ROWS) + "\nThe quick brown fox.\n", encoding="utf-8")
+    builder = page.get_by_test_id("det-freq-builder")
+    builder.locator("summary").click()
+    assert page.get_by_test_id("det-freq-model").input_value() == MODEL
+    page.get_by_test_id("det-freq-source-file").check()
+    page.get_by_test_id("det-freq-file").set_input_files(str(corpus))
+    page.get_by_test_id("det-freq-build").click()
+    chosen = page.get_by_test_id("det-frequency")
+    try:
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=det-frequency]').value !== ''", timeout=180_000
+        )
+    except Exception:
+        screenshot(page, "detection-freq-timeout")
+        raise
+    assert chosen.locator("option:checked").inner_text().startswith(MODEL)
+    page.get_by_test_id("det-second").select_option(MODEL)  # observer = performer: degenerate, but the two-model path
+    page.get_by_test_id("det-text").fill(TEXT)
+    page.get_by_test_id("det-run").click()
+    heatmap = page.get_by_test_id("det-heatmap")
+    heatmap.wait_for(timeout=300_000)
+    for name in ("dcpdd", "binoculars"):
+        cell = page.locator(f'[data-score="{name}"]').inner_text()
+        assert re.search(r"-?\d+\.\d+", cell), f"{name} shows no value: {cell!r}"
+    page.get_by_test_id("det-quantity").select_option("dcpdd")
+    tokens = page.get_by_test_id("det-token")
+    titles = [tokens.nth(i).get_attribute("title") or "" for i in range(tokens.count())]
+    assert any("f(x)" in t for t in titles), "DC-PDD tokens carry no f(x) on hover"
+    page.get_by_test_id("det-quantity").select_option("binoculars_pair")
+    assert heatmap.get_attribute("data-quantity") == "binoculars_pair"
+    screenshot(page, "detection-dcpdd-binoculars")

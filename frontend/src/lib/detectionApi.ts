@@ -35,7 +35,31 @@ export interface FrequencyTableEntry {
   created_at: string;
 }
 
+export interface ShippedCorpus {
+  id: string;
+  name: string;
+  package: string;
+  version: string | null;
+  licence: string;
+  provenance: string;
+  description: string;
+  unit: string;
+  installed: boolean;
+}
+
+/** Where a frequency table's counts come from: a corpus the server ships, or a text file (one text per line). */
+export type CorpusSource = { corpus: string } | { file: File };
+
 export const detectionApi = {
+  corpora: (signal?: AbortSignal) => request<ShippedCorpus[]>('detection/corpora/', { signal }),
+  /** 202 with the queued `frequency_table` job; the table is listed (id = the job id) once it succeeds. */
+  buildFrequencyTable: (model: string, source: CorpusSource, signal?: AbortSignal) => {
+    const form = new FormData();
+    form.set('model', model);
+    if ('corpus' in source) form.set('corpus', source.corpus);
+    else form.set('file', source.file);
+    return send<Job>('detection/frequency-tables/', { method: 'POST', body: form, signal });
+  },
   scores: (signal?: AbortSignal) => request<ScoreConvention[]>('detection/scores/', { signal }),
   frequencyTables: (signal?: AbortSignal) => request<FrequencyTableEntry[]>('detection/frequency-tables/', { signal }),
   /** 202 with the queued job; 400 `{message}` for inputs the server refuses. */

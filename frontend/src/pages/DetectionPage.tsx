@@ -4,6 +4,7 @@ import { isFinished, type Job, type LanguageModel, type SpeculativeResult, type 
 import { ErrorBanner, Notice, PageHeader, Spinner } from '../components/common';
 import { DatasetResultView } from '../components/detection/DatasetResultView';
 import { DetectTextResultView } from '../components/detection/DetectTextResultView';
+import { FrequencyTableBuilder } from '../components/detection/FrequencyTableBuilder';
 import '../components/detection/detection.css';
 import { JobProgress } from '../components/JobProgress';
 import { useApi } from '../hooks/useApi';
@@ -346,8 +347,18 @@ export function DetectionPage() {
                     </option>
                   ))}
                 </select>
-                {tables.data && !tables.data.length && <span className="field-hint">No table yet: build one with POST /api/v1/detection/frequency-tables/.</span>}
+                {tables.data && !tables.data.length && <span className="field-hint">No table yet: build one below.</span>}
               </label>
+            )}
+            {needs.has('frequency_table') && (
+              <FrequencyTableBuilder
+                models={available}
+                defaultModel={chosenModels[0] ?? ''}
+                onBuilt={(id) => {
+                  tables.reload();
+                  setFrequencyTable(id);
+                }}
+              />
             )}
             <button type="submit" className="btn btn-primary" disabled={busy || !writable} data-testid="det-run">
               {busy ? 'Running…' : mode === 'text' ? 'Score the text' : 'Score the dataset'}
