@@ -7,6 +7,7 @@ import { DraftsPage } from './pages/DraftsPage';
 import { HistoryPage } from './pages/HistoryPage';
 import { LabPage } from './pages/LabPage';
 import { LoginPage } from './pages/LoginPage';
+import { MediaJobPage, MediaPage } from './pages/MediaPage';
 import { ResultPage } from './pages/ResultPage';
 import { SpeculativePage } from './pages/SpeculativePage';
 import { TeamPage } from './pages/TeamPage';
@@ -17,6 +18,8 @@ const TITLES: Record<string, string> = {
   lab: 'Tokenize',
   speculative: 'Speculative decoding',
   detection: 'Detection',
+  media: 'Images and audio',
+  mediaJob: 'Media result',
   drafts: 'Distilled drafts',
   history: 'History',
   catalog: 'Catalogue',
@@ -67,6 +70,12 @@ function Routes() {
       break;
     case 'detection':
       page = <DetectionPage />;
+      break;
+    case 'media':
+      page = <MediaPage />;
+      break;
+    case 'mediaJob':
+      page = <MediaJobPage id={route.id} />;
       break;
     case 'drafts':
       page = <DraftsPage />;

@@ -38,6 +38,8 @@ export type Route =
   | { name: 'result'; id: string }
   | { name: 'speculative' }
   | { name: 'detection' }
+  | { name: 'media' }
+  | { name: 'mediaJob'; id: string }
   | { name: 'drafts' }
   | { name: 'history' }
   | { name: 'catalog' }
@@ -52,6 +54,9 @@ export function matchRoute(pathname: string): Route {
   if (m) return { name: 'result', id: decodeURIComponent(m[1]) };
   if (p === '/speculative') return { name: 'speculative' };
   if (p === '/detection') return { name: 'detection' };
+  if (p === '/media') return { name: 'media' };
+  const mj = /^\/media\/jobs\/([^/]+)$/.exec(p);
+  if (mj) return { name: 'mediaJob', id: decodeURIComponent(mj[1]) };
   if (p === '/drafts') return { name: 'drafts' };
   if (p === '/history') return { name: 'history' };
   if (p === '/catalog' || p === '/catalogue') return { name: 'catalog' };

@@ -14,7 +14,7 @@ export function Logo() {
 }
 
 const NAV = [
-  { to: '/', label: 'Tokenize', testId: 'nav-tokenize', match: (p: string, section: string | null) => p === '/' || (p.startsWith('/results/') && section !== 'speculative' && !section?.startsWith('detect_')) },
+  { to: '/', label: 'Tokenize', testId: 'nav-tokenize', match: (p: string, section: string | null) => p === '/' || (p.startsWith('/results/') && section !== 'speculative' && !section?.startsWith('detect_') && !section?.startsWith('media_')) },
   {
     to: '/speculative',
     label: 'Speculative decoding',
@@ -26,6 +26,12 @@ const NAV = [
     label: 'Detection',
     testId: 'nav-detection',
     match: (p: string, section: string | null) => p.startsWith('/detection') || (p.startsWith('/results/') && section?.startsWith('detect_') === true),
+  },
+  {
+    to: '/media',
+    label: 'Images & audio',
+    testId: 'nav-media',
+    match: (p: string, section: string | null) => p.startsWith('/media') || (p.startsWith('/results/') && section?.startsWith('media_') === true),
   },
   { to: '/drafts', label: 'Drafts', testId: 'nav-drafts', match: (p: string) => p.startsWith('/drafts') },
   { to: '/history', label: 'History', testId: 'nav-history', match: (p: string) => p.startsWith('/history') },

@@ -40,6 +40,11 @@ export function ResultPage({ id }: { id: string }) {
     };
   }, [job?.title]);
 
+  // Media results have their own page (the permalink /media/jobs/<id>).
+  useEffect(() => {
+    if (job?.kind === 'media_tokenize') navigate(`/media/jobs/${encodeURIComponent(job.id)}`, { replace: true });
+  }, [job?.kind, job?.id]);
+
   useEffect(() => {
     setNavSection(job?.kind ?? null);
     return () => setNavSection(null);

@@ -1,0 +1,77 @@
+// The cross-modal budget (GET /media/budget/): tokens for one second of audio, one image and one page of text in
+// each tokenizer, on one log-scaled bar chart.
+import { useApi } from '../../hooks/useApi';
+import { mediaApi, type BudgetRow } from '../../lib/mediaApi';
+import { useSession } from '../../session';
+import { ErrorBanner, Spinner } from '../common';
+
+const MODALITY_COLOUR: Record<BudgetRow['modality'], string> = { audio: '#1c7ed6', image: '#e8590c', text: '#2f9e44' };
+const MODALITY_LABEL: Record<BudgetRow['modality'], string> = { audio: '1 s of audio', image: 'one image', text: 'one page of text' };
+const ROW_H = 20;
+const LABEL_W = 210;
+const W = 720;
+
+/** The x position (0..1) of `tokens` on a log axis from 1 to `max`. */
+export function logFraction(tokens: number, max: number): number {
+  if (!(tokens > 0) || !(max > 1)) return 0;
+  return Math.max(0, Math.min(1, Math.log10(Math.max(tokens, 1)) / Math.log10(max)));
+}
+
+export function BudgetChart() {
+  const { team } = useSession();
+  const budget = useApi((signal) => mediaApi.budget(signal), [team?.slug]);
+  if (budget.error) return <ErrorBanner error={budget.error} title="Could not load the token budget" onRetry={budget.reload} />;
+  if (!budget.data) return <Spinner label="Counting tokens…" />;
+  const rows = [...budget.data.rows].sort((a, b) => a.modality.localeCompare(b.modality) || a.tokens - b.tokens);
+  const max = 10 ** Math.ceil(Math.log10(Math.max(10, ...rows.map((r) => r.tokens))));
+  const decades = Array.from({ length: Math.round(Math.log10(max)) + 1 }, (_, i) => 10 ** i);
+  const iw = W - LABEL_W - 70;
+  const h = rows.length * ROW_H + 28;
+  return (
+    <figure className="media-chart media-budget" data-testid="media-budget" data-rows={rows.length}>
+      <figcaption className="chart-caption">
+        What one second of audio, one image and one page of text cost, per tokenizer (tokens, log scale)
+        <span className="chart-keys">
+          {(Object.keys(MODALITY_LABEL) as BudgetRow['modality'][]).map((m) => (
+            <span key={m} className="chart-key">
+              <span className="key-bar" style={{ background: MODALITY_COLOUR[m] }} />
+              {MODALITY_LABEL[m]}
+            </span>
+          ))}
+        </span>
+      </figcaption>
+      <svg viewBox={`0 0 ${W} ${h}`} role="img" aria-label="Tokens per unit of each modality, per tokenizer">
+        {decades.map((d) => {
+          const x = LABEL_W + logFraction(d, max) * iw;
+          return (
+            <g key={d}>
+              <line className="chart-grid" x1={x} x2={x} y1={0} y2={rows.length * ROW_H} />
+              <text className="chart-label" x={x} y={rows.length * ROW_H + 14} textAnchor="middle">
+                {d >= 1000 ? `${d / 1000}k` : d}
+              </text>
+            </g>
+          );
+        })}
+        {rows.map((r, i) => {
+          const y = i * ROW_H;
+          const w = Math.max(1, logFraction(r.tokens, max) * iw);
+          return (
+            <g key={`${r.modality}:${r.tokenizer}`} data-testid="media-budget-row" data-tokenizer-id={r.tokenizer} data-tokens={r.tokens}>
+              <text className="chart-label media-budget-label" x={LABEL_W - 6} y={y + ROW_H / 2 + 4} textAnchor="end">
+                {r.label}
+              </text>
+              <rect x={LABEL_W} y={y + 3} width={w} height={ROW_H - 6} rx={2} fill={MODALITY_COLOUR[r.modality]}>
+                <title>
+                  {r.label}: {r.tokens.toLocaleString('en-US')} tokens for {r.unit}
+                </title>
+              </rect>
+              <text className="chart-label" x={LABEL_W + w + 4} y={y + ROW_H / 2 + 4}>
+                {r.tokens.toLocaleString('en-US', { maximumFractionDigits: 1 })}
+              </text>
+            </g>
+          );
+        })}
+      </svg>
+    </figure>
+  );
+}
