@@ -56,6 +56,7 @@ from bench.report import DOC as BENCH_DOC
 from bench.report import table, write_section
 from workers.detection import (
     SCORES,
+    DetectionModel,
     FrequencyTable,
     ScoreContext,
     ScoreParams,
@@ -65,6 +66,7 @@ from workers.detection import (
     compute_quantities,
     orient,
     score_text,
+    score_texts,
     tpr_at_fpr,
 )
 from workers.distill.data import GeneratedSequence
@@ -377,6 +379,7 @@ def machine_text(parts: dict[str, list[str]], args: argparse.Namespace) -> dict[
                 "scored_tokens": {"human": human_tokens, "machine": machine_tokens},
                 "metrics": evaluate(human_scores + machine_scores, labels, MACHINE, args),
             }
+    missing = qwen_pair_state()
     return {
         "texts": len(human),
         "prefix_words": args.prefix_words,
@@ -384,11 +387,38 @@ def machine_text(parts: dict[str, list[str]], args: argparse.Namespace) -> dict[
         "score_tokens": args.score_tokens,
         "generation_seconds": gen_seconds,
         "cells": cells,
-        "binoculars": qwen_pair_state()
-        or "not run: the Qwen pair is installed, but this benchmark does not score with it yet (the 1.5B performer "
-        "is about 11x SmolLM2's compute per token, too slow for this CPU recipe's budget)",
+        "binoculars": missing or binoculars_cells(human, corpus, params, args),
         "seconds": time.monotonic() - started,
     }
+
+
+def binoculars_cells(
+    human: list[str], corpus: dict[str, list[str]], params: ScoreParams, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Binoculars with the real Qwen2.5-Coder pair (0.5B observer, 1.5B performer): human leads against each
+    generator's continuations, every text cut to its first ``--score-tokens`` tokens of the Qwen tokenizer."""
+    t0 = time.monotonic()
+    observer, performer = get_model(QWEN_OBSERVER), get_model(QWEN_PERFORMER)
+    model = DetectionModel(observer.model, observer.tokenizer, QWEN_OBSERVER)
+    second = DetectionModel(performer.model, performer.tokenizer, QWEN_PERFORMER)
+
+    def score_all(texts: list[str]) -> list[dict[str, Any]]:
+        log(f"machine text: Binoculars (Qwen pair) on {len(texts)} texts")
+        return score_texts(
+            texts, model=model, second=second, scores=["binoculars"], params=params, batch_size=args.batch_size
+        )
+
+    human_scores = score_all(human)
+    cells: dict[str, Any] = {}
+    for source, texts in corpus.items():
+        machine_scores = score_all(texts)
+        labels = [0] * len(human_scores) + [1] * len(machine_scores)
+        cells[f"qwen pair <- {source}"] = {
+            "generator": source.split("/")[0],
+            "decoding": source.split("/")[1],
+            "metrics": evaluate(human_scores + machine_scores, labels, ["binoculars"], args),
+        }
+    return {"observer": QWEN_OBSERVER, "performer": QWEN_PERFORMER, "cells": cells, "seconds": time.monotonic() - t0}
 
 
 # ---------------------------------------------------------------- report
@@ -481,9 +511,31 @@ def markdown(result: dict[str, Any]) -> str:
             + "; ".join(f"{k}: `{n}` {cell(mt['cells'][k]['metrics'][n]['auroc'])}" for k, n in best.items())
             + ".",
             "",
-            f"Binoculars: {mt['binoculars']}.",
         ]
+        parts += binoculars_markdown(mt["binoculars"])
     return "\n".join(parts)
+
+
+def binoculars_markdown(binoculars: str | dict[str, Any]) -> list[str]:
+    if isinstance(binoculars, str):
+        return ["", f"Binoculars: {binoculars}."]
+    rows = [
+        [
+            c["generator"],
+            c["decoding"],
+            cell(c["metrics"]["binoculars"]["auroc"]),
+            cell(c["metrics"]["binoculars"]["tpr_at_5"]),
+        ]
+        for c in binoculars["cells"].values()
+    ]
+    return [
+        "",
+        f"Binoculars with the Qwen2.5-Coder pair (observer `{binoculars['observer']}`, performer "
+        f"`{binoculars['performer']}`; {binoculars['seconds']:.0f} s): AUROC and TPR at 5% FPR, human leads against "
+        "each generator's continuations.",
+        "",
+        table(["generator", "decoding", "AUROC [95% CI]", "TPR@5%FPR [95% CI]"], rows),
+    ]
 
 
 def main() -> None:
@@ -507,7 +559,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument(
-        "--only", nargs="+", choices=["known", "natural", "machine"], default=["known", "natural", "machine"]
+        "--only",
+        nargs="+",
+        choices=["known", "natural", "machine", "binoculars"],
+        default=["known", "natural", "machine"],
+        help="binoculars: only the Qwen-pair Binoculars cells, on the texts the last machine run saved (with --keep)",
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=OUT / "detection_ground_truth.json")
@@ -551,7 +607,14 @@ def main() -> None:
         "machine": lambda: machine_text(parts, args),
     }
     for name in args.only:
-        result[name] = sections[name]()
+        if name == "binoculars":  # the Qwen pair on the texts the last machine run generated (saved under var/)
+            saved = json.loads((OUT / "detection_ground_truth_texts.json").read_text())
+            human = saved.pop("human")
+            result["machine"]["binoculars"] = qwen_pair_state() or binoculars_cells(
+                human, saved, ScoreParams(max_tokens=args.score_tokens), args
+            )
+        else:
+            result[name] = sections[name]()
         result["seconds"] = seconds_before + time.monotonic() - started
         args.out.write_text(json.dumps(result, indent=1))
     finish(result, args)
