@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("apps.tokenization.urls")),
     path("", include("apps.speculative.urls")),
     path("", include("apps.detection.urls")),
+    path("", include("apps.media.urls")),
 ]
 
 urlpatterns = [

@@ -64,10 +64,15 @@ class JobCancelApi(APIView):
 
 class JobExportApi(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=["json", "csv"], description="json (default) or csv")],
+        parameters=[
+            OpenApiParameter(
+                "format", str, enum=["json", "csv", "npz"], description="json (default), csv, or npz (media codes)"
+            )
+        ],
         responses={
             (200, "application/json"): OpenApiTypes.OBJECT,
             (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
             409: error_response("The job has no result yet (queued, running, failed or cancelled)."),
         },
         operation_id="jobs_export",
@@ -75,8 +80,8 @@ class JobExportApi(APIView):
     def get(self, request: Request, job_id: str) -> HttpResponse:
         job = selectors.job_get_for_user(user=request.user, job_id=job_id)
         fmt = request.query_params.get("format", "json")
-        if fmt not in ("json", "csv"):
-            raise ApplicationError("Unknown export format; use format=json or format=csv.")
+        if fmt not in ("json", "csv", "npz"):
+            raise ApplicationError("Unknown export format; use format=json, format=csv or format=npz.")
         if job.result is None:
             raise ApplicationError(
                 f"This job is {job.status}; only finished jobs with a result can be exported.", status=409

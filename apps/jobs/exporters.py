@@ -18,7 +18,12 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
-def export_job(*, job: Job, fmt: str) -> tuple[str, str]:
+def export_job(*, job: Job, fmt: str) -> tuple[str | bytes, str]:
+    if fmt == "npz":
+        to_npz = job_kind(job.kind).load_npz_exporter()
+        if to_npz is None:
+            raise ApplicationError(f"{job.kind} results do not export as NumPy; use format=json.")
+        return to_npz(job), "application/octet-stream"
     if fmt == "json":
         payload = {"job": JobSummarySerializer(job).data, "result": job.result}
         return json.dumps(payload, ensure_ascii=False, indent=1), "application/json; charset=utf-8"

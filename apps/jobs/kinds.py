@@ -21,6 +21,7 @@ class JobKind:
     build_inputs: str  # "module:function" taking the Job, returning the pipeline's inputs
     csv_exporter: str | None = None  # "module:function" turning a stored result into CSV text
     rerun: str | None = None  # "module:function" submitting a new job from a stored result's manifest
+    npz_exporter: str | None = None  # "module:function" turning a finished Job into NumPy .npz bytes
 
     @property
     def time_limit_s(self) -> int:
@@ -41,6 +42,9 @@ class JobKind:
 
     def load_input_builder(self) -> Callable[..., dict[str, Any]]:
         return _load(self.build_inputs)
+
+    def load_npz_exporter(self) -> Callable[..., bytes] | None:
+        return _load(self.npz_exporter) if self.npz_exporter else None
 
     def load_rerun(self) -> Callable[..., tuple[Any, bool]] | None:
         return _load(self.rerun) if self.rerun else None
@@ -94,6 +98,22 @@ JOB_KINDS: dict[str, JobKind] = {
             1800,
             "workers.pipelines.detection_frequency:run",
             "apps.detection.jobs:frequency_table_inputs",
+        ),
+        JobKind(
+            "media_tokenize",
+            "cpu",
+            900,
+            "workers.pipelines.media_tokenize:run",
+            "apps.media.jobs:media_tokenize_inputs",
+            rerun="apps.media.reruns:media_tokenize_rerun",
+            npz_exporter="apps.media.export:media_npz",
+        ),
+        JobKind(
+            "media_codebook",
+            "cpu",
+            1800,
+            "workers.pipelines.media_codebook:run",
+            "apps.media.jobs:media_codebook_inputs",
         ),
     ]
 }

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "apps.tokenization",
     "apps.speculative",
     "apps.detection",
+    "apps.media",
 ]
 
 MIDDLEWARE = [
