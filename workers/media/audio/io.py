@@ -174,8 +174,9 @@ def resample(wave: np.ndarray, from_sr: int, to_sr: int) -> np.ndarray:
 
 
 def to_int16(wave: np.ndarray) -> np.ndarray:
-    """float in [-1, 1] to int16 PCM (clipped, rounded), the input every C codec here takes."""
-    return np.clip(np.round(np.asarray(wave, dtype=np.float64) * 32767.0), -32768, 32767).astype(np.int16)
+    """float in [-1, 1] to int16 PCM, the input every C codec here takes: x 32768 (the exact inverse of the
+    usual int16 / 32768), rounded, clipped to -32768..32767."""
+    return np.clip(np.round(np.asarray(wave, dtype=np.float64) * 32768.0), -32768, 32767).astype(np.int16)
 
 
 def write_wav(path: str | Path, wave: np.ndarray, sample_rate: int) -> Path:
