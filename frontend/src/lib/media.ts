@@ -44,6 +44,10 @@ export interface MediaTokenizerResult {
   bits: number;
   /** audio: [codebook][frame]; image grid: [row][col]; image strip: [token]. */
   codes: number[] | number[][];
+  /** The result keeps at most 100,000 codes (the first ones); all of them are in the npz export. */
+  codes_truncated?: boolean;
+  /** Audio: frames in all (codes may hold fewer when truncated). */
+  n_frames?: number;
   grid: [number, number] | null;
   // audio
   sample_rate?: number;
@@ -56,7 +60,8 @@ export interface MediaTokenizerResult {
   // image
   reconstructions?: ImageReconstruction[];
   contributions?: number[] | null;
-  usage: CodebookUsage | null;
+  /** The first codebook's usage; `per_codebook` for frames of several codebooks. */
+  usage: (CodebookUsage & { per_codebook?: CodebookUsage[] }) | null;
   timing: { encode_s: number | null; decode_s: number | null } | null;
   seed?: number | null;
   error: string | null;
@@ -70,6 +75,8 @@ export interface MediaInputSummary {
   width?: number;
   height?: number;
   duration_s?: number;
+  /** Audio: the seconds the job analysed (the first max_seconds). */
+  analysed_s?: number;
   sample_rate?: number;
   channels?: number;
   processed: string;
@@ -82,6 +89,8 @@ export interface MediaResult {
   waveform?: { peaks: [number, number][]; duration_s: number } | null;
   spectrogram?: { artifact: string; max_hz: number } | null;
   tokenizers: MediaTokenizerResult[];
+  /** Every tokenizer's codes as int arrays (npz), an artifact of the job. */
+  codes_artifact?: string;
   manifest?: unknown;
 }
 

@@ -10,9 +10,9 @@ export const MEDIA_LIMITS = {
   audioMaxSeconds: 600,
   analysedSecondsDefault: 60,
   analysedSecondsMax: 600,
+  tokenizersPerJob: 8,
+  prefixesPerJob: 16,
 } as const;
-
-export const DEFAULT_KS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 export interface MediaTokenizerStatus {
   installed: boolean;
@@ -39,19 +39,26 @@ export interface MediaTokenizerEntry {
   status: MediaTokenizerStatus;
   needs_ref: boolean;
   example_refs: string[];
+  /** Set for the team's trained codebooks (job id, method, size, training data). */
+  team_codebook?: Record<string, unknown> | null;
 }
 
 export interface BudgetRow {
-  tokenizer: string;
-  label: string;
-  /** What the row counts: one second of audio, one image, one page of text. */
+  /** A media or text tokenizer id. */
+  id: string;
+  label: string | null;
   modality: 'audio' | 'image' | 'text';
-  tokens: number;
-  /** e.g. "1 s of audio at 8 kHz", "one 256×256 image", "one page (3,012 characters)". */
-  unit: string;
+  /** What the row counts: one second of audio, one image, one page of text. */
+  unit: 'second' | 'image' | 'page';
+  /** null: no fixed count (variable-rate units, a grid that depends on the image's size); `note` says why. */
+  tokens: number | null;
+  note: string;
+  installed?: boolean;
 }
 
 export interface MediaBudget {
+  /** The shipped page of text the text rows count. */
+  page: { chars?: number; sha256?: string };
   rows: BudgetRow[];
 }
 

@@ -202,8 +202,9 @@ export function AudioTimeline({ result, tokenizers, artifact }: Props) {
           const now = tokenAt(tokens, time);
           return (
             <div className="media-row" key={tok.id}>
-              <span className="media-row-label" title={tok.description}>
+              <span className="media-row-label" title={tok.codes_truncated ? `${tok.description} The result keeps the first ${tokens.length.toLocaleString('en-US')} tokens (to ${formatSeconds(tokens[tokens.length - 1]?.end)}); the npz export has all.` : tok.description}>
                 {tok.label}
+                {tok.codes_truncated && <span className="muted small"> (first {formatSeconds(tokens[tokens.length - 1]?.end)})</span>}
                 <span className="muted small mono" data-testid="media-now-token">
                   {now ? ` ${now.label ?? now.codes.join('·')}` : ' –'}
                 </span>

@@ -7,6 +7,8 @@ import { ErrorBanner, Spinner } from '../common';
 
 const MODALITY_COLOUR: Record<BudgetRow['modality'], string> = { audio: '#1c7ed6', image: '#e8590c', text: '#2f9e44' };
 const MODALITY_LABEL: Record<BudgetRow['modality'], string> = { audio: '1 s of audio', image: 'one image', text: 'one page of text' };
+const MODALITY_ORDER: Record<BudgetRow['modality'], number> = { audio: 0, image: 1, text: 2 };
+const UNIT_LABEL: Record<BudgetRow['unit'], string> = { second: 'one second of audio', image: 'one image', page: 'one page of text' };
 const ROW_H = 20;
 const LABEL_W = 210;
 const W = 720;
@@ -22,7 +24,10 @@ export function BudgetChart() {
   const budget = useApi((signal) => mediaApi.budget(signal), [team?.slug]);
   if (budget.error) return <ErrorBanner error={budget.error} title="Could not load the token budget" onRetry={budget.reload} />;
   if (!budget.data) return <Spinner label="Counting tokens…" />;
-  const rows = [...budget.data.rows].sort((a, b) => a.modality.localeCompare(b.modality) || a.tokens - b.tokens);
+  const rows = budget.data.rows
+    .filter((r): r is BudgetRow & { tokens: number } => r.tokens !== null && r.tokens > 0)
+    .sort((a, b) => MODALITY_ORDER[a.modality] - MODALITY_ORDER[b.modality] || a.tokens - b.tokens);
+  const uncounted = budget.data.rows.filter((r) => r.tokens === null || !(r.tokens > 0));
   const max = 10 ** Math.ceil(Math.log10(Math.max(10, ...rows.map((r) => r.tokens))));
   const decades = Array.from({ length: Math.round(Math.log10(max)) + 1 }, (_, i) => 10 ** i);
   const iw = W - LABEL_W - 70;
@@ -56,13 +61,15 @@ export function BudgetChart() {
           const y = i * ROW_H;
           const w = Math.max(1, logFraction(r.tokens, max) * iw);
           return (
-            <g key={`${r.modality}:${r.tokenizer}`} data-testid="media-budget-row" data-tokenizer-id={r.tokenizer} data-tokens={r.tokens}>
+            <g key={`${r.modality}:${r.id}`} data-testid="media-budget-row" data-tokenizer-id={r.id} data-modality={r.modality} data-tokens={r.tokens} opacity={r.installed === false ? 0.5 : 1}>
               <text className="chart-label media-budget-label" x={LABEL_W - 6} y={y + ROW_H / 2 + 4} textAnchor="end">
-                {r.label}
+                {r.label ?? r.id}
+                {r.installed === false ? ' (not installed)' : ''}
               </text>
               <rect x={LABEL_W} y={y + 3} width={w} height={ROW_H - 6} rx={2} fill={MODALITY_COLOUR[r.modality]}>
                 <title>
-                  {r.label}: {r.tokens.toLocaleString('en-US')} tokens for {r.unit}
+                  {r.label ?? r.id}: {r.tokens.toLocaleString('en-US')} tokens for {UNIT_LABEL[r.unit]}
+                  {r.note ? ` (${r.note})` : ''}
                 </title>
               </rect>
               <text className="chart-label" x={LABEL_W + w + 4} y={y + ROW_H / 2 + 4}>
@@ -72,6 +79,12 @@ export function BudgetChart() {
           );
         })}
       </svg>
+      {budget.data.page.chars ? <p className="muted small">The page of text: {budget.data.page.chars.toLocaleString('en-US')} characters of English prose, counted by each bundled text tokenizer.</p> : null}
+      {uncounted.length > 0 && (
+        <p className="muted small" data-testid="media-budget-uncounted">
+          No fixed count: {uncounted.map((r) => `${r.label ?? r.id}${r.note ? ` (${r.note})` : ''}`).join('; ')}.
+        </p>
+      )}
     </figure>
   );
 }

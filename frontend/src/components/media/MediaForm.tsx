@@ -3,7 +3,7 @@
 import { useState, type DragEvent } from 'react';
 import { formatBytes } from '../../lib/format';
 import type { MediaModality } from '../../lib/media';
-import { DEFAULT_KS, MEDIA_LIMITS, guessModality, parseKs, type MediaTokenizeOptions, type MediaTokenizerEntry } from '../../lib/mediaApi';
+import { MEDIA_LIMITS, guessModality, parseKs, type MediaTokenizeOptions, type MediaTokenizerEntry } from '../../lib/mediaApi';
 
 export interface MediaFormValue {
   file: File | null;
@@ -14,7 +14,7 @@ export interface MediaFormValue {
 }
 
 export function defaultMediaForm(): MediaFormValue {
-  return { file: null, chosen: {}, ks: DEFAULT_KS.join(', '), seed: '0', maxSeconds: String(MEDIA_LIMITS.analysedSecondsDefault) };
+  return { file: null, chosen: {}, ks: '', seed: '0', maxSeconds: String(MEDIA_LIMITS.analysedSecondsDefault) };
 }
 
 /** The request options for a valid form, or the message saying what to fix. */
@@ -24,6 +24,7 @@ export function mediaFormOptions(form: MediaFormValue, entries: readonly MediaTo
   const modality = guessModality(form.file);
   const picked = entries.filter((e) => form.chosen[e.id] && e.status.installed && (!modality || e.modality === modality));
   if (!picked.length) return { error: 'Choose at least one installed tokenizer for this file.' };
+  if (picked.length > MEDIA_LIMITS.tokenizersPerJob) return { error: `Choose at most ${MEDIA_LIMITS.tokenizersPerJob} tokenizers for one run.` };
   const missingRef = picked.find((e) => e.needs_ref && !form.chosen[e.id].ref.trim());
   if (missingRef) return { error: `${missingRef.label} needs a checkpoint: a hub id or an allowed folder.` };
   const seed = Number(form.seed);
@@ -32,9 +33,10 @@ export function mediaFormOptions(form: MediaFormValue, entries: readonly MediaTo
     tokenizers: picked.map((e) => (e.needs_ref ? { id: e.id, ref: form.chosen[e.id].ref.trim() } : { id: e.id })),
     seed,
   };
-  if (modality !== 'audio') {
+  if (modality !== 'audio' && form.ks.trim()) {
     const ks = parseKs(form.ks);
-    if (!ks) return { error: 'Prefixes k: whole numbers ≥ 1, separated by commas.' };
+    if (!ks) return { error: 'Prefixes k: whole numbers ≥ 1, separated by commas (or empty for 1, 2, 4 … all).' };
+    if (ks.length > MEDIA_LIMITS.prefixesPerJob) return { error: `Prefixes k: at most ${MEDIA_LIMITS.prefixesPerJob} values.` };
     options.ks = ks;
   }
   if (modality !== 'image') {
@@ -141,7 +143,7 @@ export function MediaForm({ form, onChange, entries, busy, writable, error, onSu
             </span>
           </label>
           <fieldset className="det-fieldset" data-testid="media-tokenizers">
-            <legend className="field-label">Tokenizers{modality ? ` for ${modality}` : ''} (several: side by side)</legend>
+            <legend className="field-label">Tokenizers{modality ? ` for ${modality}` : ''} (up to {MEDIA_LIMITS.tokenizersPerJob}, side by side)</legend>
             <div className="media-options">
               {shown.map((e) => (
                 <TokenizerOption
@@ -164,8 +166,8 @@ export function MediaForm({ form, onChange, entries, busy, writable, error, onSu
           {modality !== 'audio' && (
             <label className="field-inline">
               Image prefixes k (1D tokenizers)
-              <input className="input" value={form.ks} onChange={(e) => set({ ks: e.target.value })} data-testid="media-ks" />
-              <span className="field-hint">The reconstruction is decoded from the first k tokens for each k.</span>
+              <input className="input" value={form.ks} onChange={(e) => set({ ks: e.target.value })} placeholder="1, 2, 4 … all tokens" data-testid="media-ks" />
+              <span className="field-hint">Each k decodes the first k tokens (at most {MEDIA_LIMITS.prefixesPerJob} values; empty: powers of two and all).</span>
             </label>
           )}
           {modality !== 'image' && (

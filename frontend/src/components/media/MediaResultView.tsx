@@ -270,6 +270,11 @@ export function MediaResultView({ job, result }: { job: Job; result: MediaResult
           ) : (
             <>
               {t.description && <p className="muted small">{t.description}</p>}
+              {t.codes_truncated && (
+                <p className="muted small" data-testid="media-codes-truncated">
+                  The result keeps the first 100,000 codes for display; the NumPy export has all {formatInt(t.n_tokens)} tokens.
+                </p>
+              )}
               {result.modality === 'image' ? (
                 <ImageTokenizerView tok={t} originalUrl={originalUrl} artifact={artifact} colour={colours.get(t.id) ?? '#1c7ed6'} />
               ) : (
