@@ -160,6 +160,43 @@ def _detection_dataset(world: World, user: User, team: str) -> Call:
     return Call("POST", "/api/v1/detection/datasets/", data, "multipart")
 
 
+def _tone_wav() -> io.BytesIO:
+    """Half a second of a 440 Hz tone as a 16-bit WAV (a real, decodable clip)."""
+    import numpy as np
+    import soundfile
+
+    handle = io.BytesIO()
+    wave = 0.3 * np.sin(2 * np.pi * 440 * np.arange(4000) / 8000)
+    soundfile.write(handle, wave, 8000, format="WAV", subtype="PCM_16")
+    handle.seek(0)
+    handle.name = "tone.wav"
+    return handle
+
+
+def _media_tokenize(world: World, user: User, team: str) -> Call:
+    data = {"file": _tone_wav(), "tokenizers": '[{"id": "audio/mulaw-8bit"}]'}
+    return Call("POST", "/api/v1/media/tokenize/", data, "multipart")
+
+
+def _media_artifact(world: World, user: User, team: str) -> Call:
+    """A finished media job of the team whose result lists one stored PNG."""
+    from apps.media.selectors import artifact_dir
+
+    job = job_services.job_create(
+        team=world.teams[team],
+        owner=world.users[_owner_of(team)],
+        kind="media_tokenize",
+        params={"note": MARKERS[team]},
+        title=f"media of {MARKERS[team]} {next(world.counter)}",
+        dispatch=False,
+    )
+    folder = artifact_dir(team_id=world.teams[team].id, job_id=job.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "original.png").write_bytes(b"\x89PNG\r\n\x1a\n" + MARKERS[team].encode())
+    job_services.job_succeed(job_id=job.id, result={"modality": "image", "original": {"artifact": "original.png"}})
+    return Call("GET", f"/api/v1/media/jobs/{job.id}/artifacts/original.png/")
+
+
 MATRIX: dict[str, Entry] = {
     "auth_login": Entry(
         team_scoped("POST", "/api/v1/auth/login/", {"username": "nobody", "password": "wrong"}),
@@ -214,6 +251,18 @@ MATRIX: dict[str, Entry] = {
     ),
     "detection_corpora_list": Entry(team_scoped("GET", "/api/v1/detection/corpora/"), frozenset({200})),
     "detection_scores_list": Entry(team_scoped("GET", "/api/v1/detection/scores/"), frozenset({200})),
+    "media_tokenizers_list": Entry(team_scoped("GET", "/api/v1/media/tokenizers/"), frozenset({200})),
+    "media_tokenize": Entry(_media_tokenize, frozenset({202}), min_role=Role.MEMBER),
+    "media_codebooks_list": Entry(team_scoped("GET", "/api/v1/media/codebooks/"), frozenset({200})),
+    "media_codebooks_create": Entry(
+        team_scoped(
+            "POST", "/api/v1/media/codebooks/", {"modality": "image", "method": "kmeans-patch", "codebook_size": 16}
+        ),
+        frozenset({202}),
+        min_role=Role.MEMBER,
+    ),
+    "media_budget": Entry(team_scoped("GET", "/api/v1/media/budget/"), frozenset({200})),
+    "media_artifact": Entry(_media_artifact, frozenset({200})),
     "jobs_list": Entry(team_scoped("GET", "/api/v1/jobs/"), frozenset({200})),
     "jobs_retrieve": Entry(
         lambda world, user, team: Call("GET", f"/api/v1/jobs/{world.job(team).id}/"), frozenset({200})
@@ -296,7 +345,8 @@ def test_no_operation_leaks_across_teams(world: World, operation_id: str) -> Non
         response = send(client_for(world, persona, team), call)
         wanted = expected_statuses(entry, persona, target)
         # The caller named the target team's slug (X-Team or the path): an error echoing it reveals nothing.
-        body = response.content.decode("utf-8", "replace")
+        raw = b"".join(response.streaming_content) if response.streaming else response.content  # files stream
+        body = raw.decode("utf-8", "replace")
         unechoed = body.replace(world.teams[team].slug, "")
         outside = [name for name in MARKERS if persona == "anonymous" or name != world.persona_team(persona)]
         leaked = [MARKERS[name] for name in outside if MARKERS[name] in unechoed]

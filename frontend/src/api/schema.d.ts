@@ -265,6 +265,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/media/budget/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Tokens for 1 s of audio (frame rate x codebooks per frame), one image (at the tokenizer's working size) and one shipped ~3,000-character page of text (counted by each bundled text tokenizer). */
+        get: operations["media_budget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/codebooks/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["media_codebooks_list"];
+        put?: never;
+        /** @description Train a codebook as a job (media_codebook) from the shipped samples (scikit-image's images, Codec2's example speech) or the team's media uploads; once it succeeds it is listed here and in GET /api/v1/media/tokenizers/ as <modality>/codebook-<job id>. */
+        post: operations["media_codebooks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/jobs/{job_id}/artifacts/{name}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A file a finished media job's result names (original, reconstructions, spectrogram, codes), to the job's team only. */
+        get: operations["media_artifact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/tokenize/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Tokenize an image or audio clip with each chosen tokenizer as a job (the cpu queue): tokens, reconstructions, quality numbers and codebook usage; the result's shape is in docs/media.md. Size and type are checked while the file streams in, its header before the job is queued; a refusal stores nothing. */
+        post: operations["media_tokenize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/media/tokenizers/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every image and audio tokenizer: what it is, whether it is installed here (and how to install it), whether it needs a checkpoint reference; then the team's trained codebooks. */
+        get: operations["media_tokenizers_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/models/": {
         parameters: {
             query?: never;
@@ -406,6 +491,24 @@ export interface components {
         ApiTokenInputRequest: {
             name: string;
         };
+        Budget: {
+            /** @description The shipped page: chars, sha256. */
+            page: {
+                [key: string]: unknown;
+            };
+            rows: components["schemas"]["BudgetRow"][];
+        };
+        BudgetRow: {
+            /** @description image, audio or text */
+            modality: string;
+            id: string;
+            label: string | null;
+            unit: components["schemas"]["UnitEnum"];
+            /** Format: double */
+            tokens: number | null;
+            note: string;
+            installed?: boolean;
+        };
         Corpus: {
             id: string;
             name: string;
@@ -417,6 +520,12 @@ export interface components {
             unit: string;
             installed: boolean;
         };
+        /**
+         * @description * `labelled` - labelled
+         *     * `pairs` - pairs
+         * @enum {string}
+         */
+        DetectDatasetInputLayoutEnum: "labelled" | "pairs";
         DetectDatasetInputRequest: {
             /** @description Model ids from GET /api/v1/models/ (bundled, the team's drafts, a hub id or an allowed folder). */
             models: string[];
@@ -437,7 +546,7 @@ export interface components {
              */
             file: string;
             /** @default labelled */
-            layout: components["schemas"]["LayoutEnum"];
+            layout: components["schemas"]["DetectDatasetInputLayoutEnum"];
             /** @description labelled: the text column (text, else input). */
             text_column?: string;
             /** @description labelled: the 0/1 label column (label). */
@@ -576,12 +685,6 @@ export interface components {
             readonly finished_at: string | null;
             readonly permalink: string;
         };
-        /**
-         * @description * `labelled` - labelled
-         *     * `pairs` - pairs
-         * @enum {string}
-         */
-        LayoutEnum: "labelled" | "pairs";
         LoginInputRequest: {
             username: string;
             password: string;
@@ -590,6 +693,108 @@ export interface components {
             user: components["schemas"]["User"];
             teams: components["schemas"]["TeamMembership"][];
             current_team: string | null;
+        };
+        MediaChoiceRequest: {
+            /** @description A tokenizer id from GET /api/v1/media/tokenizers/. */
+            id: string;
+            /** @description Entries with needs_ref: a hub id or folder. */
+            ref?: string | null;
+        };
+        /**
+         * @description * `kmeans-patch` - kmeans-patch
+         *     * `mel-units` - mel-units
+         *     * `progressive` - progressive
+         * @enum {string}
+         */
+        MediaCodebookInputMethodEnum: "kmeans-patch" | "mel-units" | "progressive";
+        MediaCodebookInputRequest: {
+            modality: components["schemas"]["ModalityEnum"];
+            /**
+             * @description image: kmeans-patch (a 2D grid) or progressive (coarse-to-fine 1D); audio: mel-units.
+             *
+             *     * `kmeans-patch` - kmeans-patch
+             *     * `mel-units` - mel-units
+             *     * `progressive` - progressive
+             */
+            method: components["schemas"]["MediaCodebookInputMethodEnum"];
+            /** @description Entries (k), 2–4096. */
+            codebook_size: number;
+            seed?: number;
+            /** @description The team's media uploads; none: shipped samples. */
+            uploads?: string[];
+            name?: string;
+        };
+        MediaStatus: {
+            installed: boolean;
+            detail: string;
+            install: string;
+        };
+        MediaTokenizeInputRequest: {
+            /**
+             * Format: binary
+             * @description An image or audio file, at most 50 MiB.
+             */
+            file?: string;
+            /**
+             * Format: uuid
+             * @description Or an earlier media upload of the team.
+             */
+            upload_id?: string;
+            /** @description 1–8 tokenizers (multipart: one JSON string, a list of {id, ref?}). */
+            tokenizers: components["schemas"]["MediaChoiceRequest"][];
+            /** @description Images: prefix lengths of 1D tokenizers to reconstruct (default 1, 2, 4, ... all). */
+            ks?: number[] | null;
+            /**
+             * Format: double
+             * @description Audio: seconds analysed from the start (default 60, max 600).
+             */
+            max_seconds?: number | null;
+            /** @description Decoder seed; 0. */
+            seed?: number;
+        };
+        MediaTokenizeResponse: {
+            job: components["schemas"]["Job"];
+            upload: components["schemas"]["MediaUpload"];
+        };
+        MediaTokenizer: {
+            id: string;
+            modality: components["schemas"]["ModalityEnum"];
+            family: string;
+            label: string;
+            description: string;
+            layout: components["schemas"]["MediaTokenizerLayoutEnum"];
+            has_decoder: boolean;
+            codebook_sizes: number[];
+            sample_rate: number | null;
+            /** Format: double */
+            frame_rate: number | null;
+            image_size: number | null;
+            max_tokens: number | null;
+            source: string;
+            licence: string;
+            status: components["schemas"]["MediaStatus"];
+            needs_ref: boolean;
+            example_refs: string[];
+            /** @description Set for the team's trained codebooks. */
+            team_codebook: {
+                [key: string]: unknown;
+            } | null;
+        };
+        /**
+         * @description * `strip` - strip
+         *     * `grid` - grid
+         *     * `frames` - frames
+         * @enum {string}
+         */
+        MediaTokenizerLayoutEnum: "strip" | "grid" | "frames";
+        MediaUpload: {
+            /** Format: uuid */
+            id: string;
+            /** @description image or audio (from the file's first bytes) */
+            kind: string;
+            filename: string;
+            sha256: string;
+            size_bytes: number;
         };
         Member: {
             username: string;
@@ -603,11 +808,11 @@ export interface components {
             role: components["schemas"]["RoleEnum"];
         };
         /**
-         * @description * `speculative` - speculative
-         *     * `autoregressive` - autoregressive
+         * @description * `image` - image
+         *     * `audio` - audio
          * @enum {string}
          */
-        MethodEnum: "speculative" | "autoregressive";
+        ModalityEnum: "image" | "audio";
         Model: {
             id: string;
             name: string;
@@ -702,11 +907,17 @@ export interface components {
          * @enum {string}
          */
         SpecialTokensEnum: "plain" | "special";
+        /**
+         * @description * `speculative` - speculative
+         *     * `autoregressive` - autoregressive
+         * @enum {string}
+         */
+        SpeculativeInputMethodEnum: "speculative" | "autoregressive";
         SpeculativeInputRequest: {
             /** @description Bundled model id, local folder or Hugging Face id. */
             target: string;
             /** @default speculative */
-            method: components["schemas"]["MethodEnum"];
+            method: components["schemas"]["SpeculativeInputMethodEnum"];
             /** @description {kind, ...parameters}; see docs/speculative.md */
             drafter?: {
                 [key: string]: unknown;
@@ -796,6 +1007,13 @@ export interface components {
             /** @description Hugging Face hub id (owner/name), or a folder under TOKENSCOPE_ALLOWED_MODEL_ROOTS */
             hf_id?: string;
         };
+        /**
+         * @description * `second` - second
+         *     * `image` - image
+         *     * `page` - page
+         * @enum {string}
+         */
+        UnitEnum: "second" | "image" | "page";
         User: {
             id: number;
             username: string;
@@ -1781,8 +1999,8 @@ export interface operations {
     jobs_export: {
         parameters: {
             query?: {
-                /** @description json (default) or csv */
-                format?: "csv" | "json";
+                /** @description json (default), csv, or npz (media codes) */
+                format?: "csv" | "json" | "npz";
             };
             header?: never;
             path: {
@@ -1801,6 +2019,7 @@ export interface operations {
                         [key: string]: unknown;
                     };
                     "text/csv": string;
+                    "application/octet-stream": string;
                 };
             };
             /** @description Invalid input: `message` says what to change; `extra.fields` lists the fields. */
@@ -1918,6 +2137,375 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    media_budget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Budget"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    media_codebooks_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaTokenizer"][];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    media_codebooks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MediaCodebookInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["MediaCodebookInputRequest"];
+                "multipart/form-data": components["schemas"]["MediaCodebookInputRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description Invalid input: `message` says what to change; `extra.fields` lists the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body or an uploaded file is over its size limit (docs/limits.md). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many jobs started by this user: wait `Retry-After` seconds (docs/limits.md). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    media_artifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A PNG the result lists. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                    "audio/wav": string;
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    media_tokenize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["MediaTokenizeInputRequest"];
+                "application/json": components["schemas"]["MediaTokenizeInputRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaTokenizeResponse"];
+                };
+            };
+            /** @description Invalid input: `message` says what to change; `extra.fields` lists the fields. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A chosen tokenizer is not installed on this server (extra.install says how). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body or an uploaded file is over its size limit (docs/limits.md). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The file is not an image or audio format this server reads (judged by content). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many jobs started by this user: wait `Retry-After` seconds (docs/limits.md). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    media_tokenizers_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaTokenizer"][];
+                };
+            };
+            /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not allowed: your role in the team is too low, or a session request lacks its CSRF token. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
+            404: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
