@@ -31,7 +31,7 @@ def test_tokens_pack_to_the_bits_c2enc_writes(
     assert tokens.codes.shape == (n_fields, n_frames) and tokens.frame_rate == frame_rate
     info = tokenizer.info
     assert sum(np.log2(info.codebook_sizes)) == bits_per_frame
-    assert info.frame_rate * bits_per_frame == bitrate
+    assert info.frame_rate == frame_rate and frame_rate * bits_per_frame == bitrate
     assert np.all(tokens.codes < np.array(info.codebook_sizes)[:, None])
 
     cli_bits = tmp_path / "cli.bit"

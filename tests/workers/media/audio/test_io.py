@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,9 @@ def test_sniff_format_known_headers() -> None:
     ],
     ids=["empty", "corrupt", "silent", "too-short", "too-many-channels", "too-long"],
 )
-def test_hostile_files_are_refused_with_what_to_fix(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_files_are_refused_with_what_to_fix(
+    tmp_path: Path, make: Callable[[Path], object], message: str
+) -> None:
     """Catches a crash, a hang or a silent success on an empty, corrupt, silent, tiny, many-channel or overlong file."""
     path = tmp_path / "bad.wav"
     make(path)
