@@ -125,7 +125,13 @@ PROCESSORS: dict[str, dict[str, Any]] = {
     "janus": {"size": {"height": 16, "width": 16}, "image_mean": [0.5] * 3, "image_std": [0.5] * 3},
 }
 VQ_CLASSES = {"chameleon": "ChameleonVQVAE", "emu3": "Emu3VQVAE", "janus": "JanusVQVAE"}
-_TEXT: dict[str, Any] = {"vocab_size": 64, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
+_TEXT: dict[str, Any] = {
+    "vocab_size": 64,
+    "hidden_size": 16,
+    "intermediate_size": 32,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+}
 
 
 def vq_model(kind: str, *, seed: int = 0) -> Any:
