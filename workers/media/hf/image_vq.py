@@ -135,7 +135,7 @@ class HFImageVQ:
         array = pixel_values[0].float().cpu().numpy().transpose(1, 2, 0)
         return np.clip((array * std + mean) / scale, 0.0, 1.0).astype(np.float32)
 
-    def prepared_image(self, image: np.ndarray) -> np.ndarray:
+    def preprocess(self, image: np.ndarray) -> np.ndarray:
         """The image as the tokenizer sees it (resized, cropped or padded), in [0, 1]: what a reconstruction is
         compared with."""
         return self.to_image(self.pixel_inputs(image)["pixel_values"])

@@ -85,7 +85,7 @@ def test_whole_multimodal_checkpoint_gives_the_vq_alone(tmp_path: Path, kind: st
 @pytest.mark.parametrize("kind", ["emu3", "janus"])
 def test_round_trip_is_deterministic_at_the_processed_size(vq_folders: dict[str, Path], kind: str) -> None:
     """Catches a decode that ignores the grid's shape, returns the model's [-1, 1] pixels instead of [0, 1], or is
-    not deterministic; the reconstruction has the size of the image the tokenizer saw (prepared_image)."""
+    not deterministic; the reconstruction has the size of the image the tokenizer saw (preprocess, which the pipeline compares with)."""
     tokenizer = load_image_vq(str(vq_folders[kind]))
     image = _image(seed=2)
     tokens = tokenizer.encode(image)
@@ -93,7 +93,7 @@ def test_round_trip_is_deterministic_at_the_processed_size(vq_folders: dict[str,
     assert out.dtype == np.float32 and out.shape == (*tokens.input_size, 3)
     assert out.min() >= 0.0 and out.max() <= 1.0
     np.testing.assert_array_equal(out, tokenizer.decode(tokens, seed=5))
-    prepared = tokenizer.prepared_image(image)
+    prepared = tokenizer.preprocess(image)
     assert prepared.shape == out.shape
     if kind == "emu3":  # no resize at this size: the prepared image is the input, up to the uint8 step
         np.testing.assert_allclose(prepared, image, atol=1 / 255 + 1e-6)
