@@ -29,6 +29,12 @@ from workers.media.types import MediaInputError
 OFFICIAL_SHAPES = json.loads((Path(__file__).parent / "official_state_dict_shapes.json").read_text())
 
 
+@pytest.fixture(scope="module")
+def state40() -> dict[str, torch.Tensor]:
+    """Random weights for the small 40-token config, built once (tests copy the dict before changing it)."""
+    return random_state(official_config(40))
+
+
 def folder_with(tmp_path: Path, config: dict, state: dict[str, torch.Tensor]) -> Path:
     folder = tmp_path / "ckpt"
     folder.mkdir(exist_ok=True)
@@ -155,17 +161,17 @@ def test_oversized_or_broken_yaml_is_a_clear_error(tmp_path: Path) -> None:
         read_config(tagged)
 
 
-def test_shape_mismatch_is_refused_naming_the_tensor(tmp_path: Path) -> None:
+def test_shape_mismatch_is_refused_naming_the_tensor(tmp_path: Path, state40: dict[str, torch.Tensor]) -> None:
     """Catches a loader that would load weights of another size (or fail with a raw torch error)."""
-    state = random_state(official_config(40))
+    state = dict(state40)
     folder = folder_with(tmp_path, edited(official_config(40), "backbone", intermediate_dim=96), state)
     with pytest.raises(InvalidCheckpointError, match=r"backbone\.convnext\.0\.pwconv1\.weight: \[128, 64\]"):
         load_model(folder)
 
 
-def test_missing_and_unexpected_tensors_are_refused(tmp_path: Path) -> None:
+def test_missing_and_unexpected_tensors_are_refused(tmp_path: Path, state40: dict[str, torch.Tensor]) -> None:
     """Catches a non-strict load (a missing tensor left at its initial value, or a stray tensor ignored)."""
-    state = random_state(official_config(40))
+    state = dict(state40)
     missing = {k: v for k, v in state.items() if k != "head.out.bias"}
     with pytest.raises(InvalidCheckpointError, match=r"1 missing tensors \(e\.g\. head\.out\.bias\)"):
         load_model(folder_with(tmp_path, official_config(40), missing))
@@ -174,17 +180,17 @@ def test_missing_and_unexpected_tensors_are_refused(tmp_path: Path) -> None:
         load_model(folder_with(tmp_path, official_config(40), extra))
 
 
-def test_encodec_decoder_tensors_are_accepted_and_skipped(tmp_path: Path) -> None:
+def test_encodec_decoder_tensors_are_accepted_and_skipped(tmp_path: Path, state40: dict[str, torch.Tensor]) -> None:
     """Catches a loader that refuses the full official state dict (it carries EnCodec's unused decoder)."""
-    state = random_state(official_config(40))
+    state = dict(state40)
     full = dict(state, **{"feature_extractor.encodec.decoder.model.15.conv.conv.bias": torch.zeros(1)})
     model = load_model(folder_with(tmp_path, official_config(40), full))
     assert torch.equal(model.state_dict()["head.out.bias"], state["head.out.bias"])
 
 
-def test_integer_tensors_and_nan_weights_are_refused(tmp_path: Path) -> None:
+def test_integer_tensors_and_nan_weights_are_refused(tmp_path: Path, state40: dict[str, torch.Tensor]) -> None:
     """Catches a loader that casts any dtype silently or loads NaN weights that decode to NaN audio."""
-    state = random_state(official_config(40))
+    state = dict(state40)
     with pytest.raises(InvalidCheckpointError, match="dtypes"):
         load_model(
             folder_with(tmp_path, official_config(40), dict(state, **{"head.out.bias": state["head.out.bias"].long()}))
@@ -195,9 +201,9 @@ def test_integer_tensors_and_nan_weights_are_refused(tmp_path: Path) -> None:
         load_model(folder_with(tmp_path, official_config(40), dict(state, **{"head.out.bias": poisoned})))
 
 
-def test_uninitialised_codebook_is_refused(tmp_path: Path) -> None:
+def test_uninitialised_codebook_is_refused(tmp_path: Path, state40: dict[str, torch.Tensor]) -> None:
     """Catches loading an untrained checkpoint, on which the official code would run k-means on the user's clip."""
-    state = random_state(official_config(40))
+    state = dict(state40)
     state["feature_extractor.encodec.quantizer.vq.layers.0._codebook.inited"] = torch.zeros(1)
     with pytest.raises(InvalidCheckpointError, match="never initialised"):
         load_model(folder_with(tmp_path, official_config(40), state))
