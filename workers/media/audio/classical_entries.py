@@ -62,8 +62,7 @@ def _units_entry(k: int) -> MediaEntry:
             raise NotInstalledError(f"the default codebook {path()} has not been built", install=PREPARE)
         return units.load_codebook_tokenizer(path())
 
-    training = f"{len(units.DEFAULT_SPEECH)} codec2-examples speech recordings (8 kHz, about 60 s)"
-    info = units.make_info(f"audio/kmeans-mel-{k}", k, units.DEFAULT_SPEECH_RATE, training)
+    info = units.make_info(f"audio/kmeans-mel-{k}", k, units.DEFAULT_SPEECH_RATE, units.DEFAULT_TRAINING_SUMMARY)
     return MediaEntry(info=info, load=load, status=status)
 
 

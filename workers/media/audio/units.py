@@ -53,6 +53,7 @@ DEFAULT_SPEECH = (
     "ve9qrp_10s.raw",
 )
 DEFAULT_SPEECH_RATE = 8000
+DEFAULT_TRAINING_SUMMARY = f"{len(DEFAULT_SPEECH)} codec2-examples speech recordings (8 kHz, 59 s)"
 DEFAULT_KS = (64, 256)
 DEFAULT_SEED = 0
 
@@ -88,6 +89,7 @@ def train_mel_units(
     out_path: Path,
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     tokenizer_id: str | None = None,
+    training_summary: str | None = None,
     report: Report | None = None,
 ) -> Path:
     """Trains a k-means codebook on the clips' log-mel frames and writes it to ``out_path``; returns the path."""
@@ -117,6 +119,8 @@ def train_mel_units(
         "kind": KIND,
         "format_version": FORMAT_VERSION,
         "tokenizer_id": tokenizer_id or f"audio/kmeans-mel-{k}",
+        "training_summary": training_summary
+        or f"{len(clips)} clips ({', '.join(c.name for c in clips[:3])}" + (", ...)" if len(clips) > 3 else ")"),
         "params": {
             "k": k,
             "seed": seed,
@@ -145,7 +149,12 @@ def prepare_defaults(store: Path) -> list[Path]:
     clips = [read_codec2_speech(name) for name in DEFAULT_SPEECH]
     return [
         train_mel_units(
-            clips, k=k, seed=DEFAULT_SEED, out_path=default_codebook_path(store, k), sample_rate=DEFAULT_SPEECH_RATE
+            clips,
+            k=k,
+            seed=DEFAULT_SEED,
+            out_path=default_codebook_path(store, k),
+            sample_rate=DEFAULT_SPEECH_RATE,
+            training_summary=DEFAULT_TRAINING_SUMMARY,
         )
         for k in DEFAULT_KS
     ]
@@ -190,9 +199,9 @@ class MelUnitsTokenizer:
             self.std = data["std"].astype(np.float64)
         params = self.header["params"]
         self.sample_rate = int(params["sample_rate"])
-        names = [item["name"] for item in self.header["training_data"]]
-        training = f"{len(names)} clips ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})"
-        self.info = make_info(self.header["tokenizer_id"], self.centroids.shape[0], self.sample_rate, training)
+        self.info = make_info(
+            self.header["tokenizer_id"], self.centroids.shape[0], self.sample_rate, self.header["training_summary"]
+        )
 
     def encode(self, wave: np.ndarray, sample_rate: int) -> AudioTokens:
         x = resample(wave, sample_rate, self.sample_rate)

@@ -1,0 +1,84 @@
+"""k-means mel units: the shipped codebooks, training, the no-pickle file format and the approximate decoder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.workers.media.audio.speech import codec2_speech
+from workers.media.audio import units
+from workers.media.audio.features import log_mel
+from workers.media.audio.metrics import reconstruction_metrics
+from workers.media.types import AudioTokenizer, AudioTokens, MediaInputError
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_default_codebooks_are_deterministic(default_codebooks: list[Path], tmp_path: Path) -> None:
+    """Catches an unseeded build: make setup on two machines must give byte-identical codebooks."""
+    assert [p.name for p in default_codebooks] == [f"kmeans-mel-{k}.npz" for k in units.DEFAULT_KS]
+    again = units.train_mel_units(
+        [units.read_codec2_speech(n) for n in units.DEFAULT_SPEECH],
+        k=units.DEFAULT_KS[0],
+        seed=units.DEFAULT_SEED,
+        out_path=tmp_path / "again.npz",
+        sample_rate=units.DEFAULT_SPEECH_RATE,
+        training_summary=units.DEFAULT_TRAINING_SUMMARY,
+    )
+    assert sha(again) == sha(default_codebooks[0])
+
+
+def test_codebook_file_loads_without_pickle_and_names_its_data(default_codebooks: list[Path]) -> None:
+    """Catches a codebook that needs pickle to load, or a header missing the training data's hashes."""
+    with np.load(default_codebooks[1], allow_pickle=False) as data:
+        assert data["centroids"].shape == (256, units.N_MELS)
+        header = json.loads(str(data["header"]))
+    assert header["kind"] == units.KIND and header["params"]["k"] == 256
+    first = units.read_codec2_speech(units.DEFAULT_SPEECH[0])
+    assert header["training_data"][0] == {"name": first.name, "sha256": units.clip_sha256(first), "sample_rate": 8000}
+
+
+def test_tokens_are_the_nearest_centroid_per_10_ms(default_codebooks: list[Path]) -> None:
+    """Catches a frame rate other than 100/s or an assignment that is not the nearest standardised centroid."""
+    tokenizer = units.load_codebook_tokenizer(default_codebooks[0])
+    assert isinstance(tokenizer, AudioTokenizer) and tokenizer.info.id == "audio/kmeans-mel-64"
+    speech = codec2_speech("kristoff.raw")  # 5.0 s
+    tokens = tokenizer.encode(speech, 8000)
+    assert tokens.codes.shape == (1, 499) and tokens.frame_rate == 100.0
+    z = (log_mel(speech, 8000) - tokenizer.mean) / tokenizer.std
+    brute = np.argmin(((z[:, None, :] - tokenizer.centroids[None]) ** 2).sum(-1), axis=1)
+    assert np.array_equal(tokens.codes[0], brute)
+
+
+def test_decoder_follows_the_units(default_codebooks: list[Path]) -> None:
+    """Catches a decoder that ignores the codes: the true sequence must reconstruct closer (mel distance) than the
+    same codes reversed, and keep the clip's length."""
+    tokenizer = units.load_codebook_tokenizer(default_codebooks[1])
+    speech = codec2_speech("hts2a.raw")
+    tokens = tokenizer.encode(speech, 8000)
+    decoded = tokenizer.decode(tokens)
+    assert decoded.size == speech.size and np.all(np.isfinite(decoded))
+    reversed_tokens = AudioTokens(codes=tokens.codes[:, ::-1].copy(), sample_rate=8000, frame_rate=100.0)
+    true = reconstruction_metrics(speech, 8000, decoded, 8000)["mel_distance"]
+    wrong = reconstruction_metrics(speech, 8000, tokenizer.decode(reversed_tokens), 8000)["mel_distance"]
+    assert true < wrong - 2.0
+
+
+def test_training_on_too_little_audio_is_refused(tmp_path: Path) -> None:
+    """Catches k-means crashing (or silently shrinking k) when there are fewer frames than units."""
+    clip = units.TrainingClip(name="short", wave=codec2_speech()[:800], sample_rate=8000)
+    with pytest.raises(MediaInputError, match="cannot train 64 units"):
+        units.train_mel_units([clip], k=64, seed=0, out_path=tmp_path / "x.npz")
+
+
+def test_a_foreign_npz_is_refused(tmp_path: Path) -> None:
+    """Catches loading any .npz as a codebook (a team file of another kind would give nonsense tokens)."""
+    np.savez(tmp_path / "other.npz", header=np.array(json.dumps({"kind": "image-kmeans-patch", "format_version": 1})))
+    with pytest.raises(MediaInputError, match="not a k-means mel-units codebook"):
+        units.load_codebook_tokenizer(tmp_path / "other.npz")
