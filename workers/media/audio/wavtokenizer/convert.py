@@ -12,6 +12,7 @@ them, less EnCodec's SEANet decoder, which inference never runs), checked by the
 from __future__ import annotations
 
 import argparse
+import pickle
 import shutil
 import sys
 from pathlib import Path
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         folder = convert(args.checkpoint, args.out_dir, config=args.config)
-    except InvalidCheckpointError as error:
+    except (InvalidCheckpointError, pickle.UnpicklingError, RuntimeError, OSError) as error:  # refused, readable
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"wrote {folder / CONFIG_NAME} and {folder / WEIGHTS_NAME}")
