@@ -10,9 +10,10 @@ What it is, exactly: multi-scale residual vector quantization of a piecewise-con
   reconstruction. 1 + 1 + 2 + 4 + 8 + 16 + 32 + 64 + 128 = 256 tokens; every prefix length that is a power of two
   ends a stage. Tokens run stage by stage, each stage's regions in raster order.
 - Never worse with more tokens, for every image, not just on average: within a block the reconstruction is constant,
-  so a token changes the squared error of its region by (cell area) x |cell mean residual - vector|^2 plus a clipping
-  term; the encoder keeps the nearest vector only when the clipped error of its region does not grow, else it emits
-  code 0. So the mean squared error against the fitted image is non-increasing in k (and PSNR non-decreasing).
+  so a token changes the squared error of its region by (cell area) x (|r - v|^2 - |r|^2), r the cell means of the
+  residual and v the vector; the nearest vector is never farther than code 0 (the zero vector, "no change"), and
+  clipping to [0, 1] never moves a reconstruction away from a target inside [0, 1]. So the mean squared error
+  against the fitted image is non-increasing in k, and the PSNR non-decreasing.
 - Codebooks: per stage, k-means (``kmeans.kmeans_fit`` with a fixed zero code) on the residuals that the earlier
   stages leave on 32x32-block windows cut from training images at four scales (greedy residual training, as in RVQ).
   ``CODEBOOK_SIZE`` codes per stage, so each token carries log2(1024) = 10 bits; 256 tokens are 320 bytes.
@@ -113,13 +114,6 @@ def _to_blocks(per_token: np.ndarray, stage: Stage, batch: int) -> np.ndarray:
     return np.repeat(np.repeat(cells, stage.span, axis=1), stage.span, axis=2)
 
 
-def _region_sums(values: np.ndarray, stage: Stage) -> np.ndarray:
-    """[B, GRID, GRID] -> [B * tokens]: sums over each token's region of blocks."""
-    batch = values.shape[0]
-    t_rows, t_cols = stage.grid
-    return values.reshape(batch, t_rows, GRID // t_rows, t_cols, GRID // t_cols).sum(axis=(2, 4)).reshape(-1)
-
-
 def apply_stage(recon: np.ndarray, codes: np.ndarray, stage: Stage, table: np.ndarray) -> np.ndarray:
     """The decoder step: add each token's vector to its cells, clip to [0, 1]. Code 0 leaves its region as is."""
     return np.clip(recon + _to_blocks(table[codes.reshape(-1)].astype(recon.dtype), stage, recon.shape[0]), 0.0, 1.0)
@@ -128,15 +122,10 @@ def apply_stage(recon: np.ndarray, codes: np.ndarray, stage: Stage, table: np.nd
 def encode_stage(
     target: np.ndarray, recon: np.ndarray, stage: Stage, table: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The encoder step: nearest vector per region, replaced by code 0 where it would raise the region's clipped
-    error. Returns (codes [B, tokens], new reconstruction)."""
-    batch = target.shape[0]
+    """The encoder step: the nearest vector to each region's residual cell means. Returns (codes [B, tokens], the
+    new reconstruction)."""
     codes = nearest(_region_vectors(target - recon, stage), table, dtype=target.dtype.type)
-    candidate = apply_stage(recon, codes, stage, table)
-    error_before = _region_sums(((target - recon) ** 2).sum(axis=3), stage)
-    error_after = _region_sums(((target - candidate) ** 2).sum(axis=3), stage)
-    codes[error_after > error_before] = 0
-    return codes.reshape(batch, -1), apply_stage(recon, codes, stage, table)
+    return codes.reshape(target.shape[0], -1), apply_stage(recon, codes, stage, table)
 
 
 # ---- the tokenizer ----
@@ -221,28 +210,6 @@ class ProgressiveTokenizer:
         """float32 [256, 256, 3]; deterministic (``seed`` is not used)."""
         blocks = self.decode_blocks(tokens, k=k)
         return np.repeat(np.repeat(blocks, CELL, axis=0), CELL, axis=1).astype(np.float32)
-
-    def mse_curve(self, tokens: ImageTokens, reference: np.ndarray) -> np.ndarray:
-        """Mean squared error against ``reference`` (the preprocessed image) for every prefix k = 0..256, in one pass:
-        a token only changes its own region. ``10 * log10(1 / mse)`` is the PSNR curve; its steps are each token's
-        contribution."""
-        codes, _ = self._checked_codes(tokens, None)
-        target = block_means(reference)
-        within = float(((reference.astype(np.float64) - np.repeat(np.repeat(target, CELL, 0), CELL, 1)) ** 2).sum())
-        recon = np.zeros((GRID, GRID, 3))
-        errors = [float(((target - recon) ** 2).sum())]
-        for stage, table, start in zip(STAGES, self.tables, STAGE_STARTS, strict=False):
-            t_rows, t_cols = stage.grid
-            height, width = GRID // t_rows, GRID // t_cols
-            for index in range(stage.n_tokens):
-                top, left = (index // t_cols) * height, (index % t_cols) * width
-                region = (slice(top, top + height), slice(left, left + width))
-                one = np.zeros(stage.n_tokens, dtype=np.int64)
-                one[index] = codes[start + index]
-                before = float(((target[region] - recon[region]) ** 2).sum())
-                recon = apply_stage(recon[None], one, stage, table)[0]
-                errors.append(errors[-1] - before + float(((target[region] - recon[region]) ** 2).sum()))
-        return (within + CELL * CELL * np.asarray(errors)) / (SIZE * SIZE * 3)
 
 
 # ---- codebook files and training ----
