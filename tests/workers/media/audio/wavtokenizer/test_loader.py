@@ -78,6 +78,7 @@ def test_converter_refuses_a_pickled_code_object(tmp_path: Path) -> None:
     config_path = write_config(tmp_path / "official.yaml", official_config(40))
     with pytest.raises(pickle.UnpicklingError):
         convert(tmp_path / "evil.ckpt", tmp_path / "out", config=config_path)
+    assert main([str(tmp_path / "evil.ckpt"), str(tmp_path / "out"), "--config", str(config_path)]) == 1
     assert not marker.exists()
 
 
