@@ -112,3 +112,31 @@ def test_training_is_seeded(training_images: list, tmp_path: Path) -> None:
     a, b, c = (progressive.load_progressive_tokenizer(p).tables for p in paths)
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+
+
+def test_every_token_is_a_nearest_vector_of_its_residual(
+    tokenizer: progressive.ProgressiveTokenizer, held_out: dict[str, np.ndarray]
+) -> None:
+    """Known answer for every stage, computed the slow obvious way: the residual left by the earlier stages,
+    averaged over each cell of the token's region (row-major cells, then RGB), has the token's vector among its
+    nearest. Catches a second-best search, cells read in another order, or a residual taken from the wrong prefix."""
+    reference, _ = tokenizer.preprocess(held_out["camera.png"])
+    tokens = tokenizer.encode(held_out["camera.png"])
+    for stage, table, start in zip(progressive.STAGES, tokenizer.tables, progressive.STAGE_STARTS, strict=False):
+        residual = reference.astype(np.float64) - tokenizer.decode(tokens, k=start).astype(np.float64)
+        cell = stage.span * progressive.CELL
+        t_rows, t_cols = stage.grid
+        for index in range(stage.n_tokens):
+            top, left = (index // t_cols) * stage.rows * cell, (index % t_cols) * stage.cols * cell
+            vector = np.array(
+                [
+                    residual[top + r * cell : top + (r + 1) * cell, left + c * cell : left + (c + 1) * cell].mean(
+                        axis=(0, 1)
+                    )
+                    for r in range(stage.rows)
+                    for c in range(stage.cols)
+                ]
+            ).reshape(-1)
+            distances = ((table.astype(np.float64) - vector) ** 2).sum(axis=1)
+            code = tokens.codes[start + index]
+            assert distances[code] <= distances.min() + 1e-6, (start + index, code, int(distances.argmin()))
