@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.accounts.models import Role
+from apps.accounts.models import ApiToken, Role
 from tests.factories import PASSWORD, add_member, make_team, make_user, token_client
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +102,33 @@ def test_unknown_api_paths_answer_json() -> None:
         response = client.get(path)
         assert response.status_code == 404
         assert response.json()["message"].startswith("No API endpoint at")
+
+
+def test_a_deactivated_users_token_is_refused_on_the_next_request() -> None:
+    """Catches a token check that trusts anything cached or stale: deactivating the user must end its API access at
+    once, exactly as revoking the token does (test_api_token_lifecycle)."""
+    carol = make_user("carol")
+    client = token_client(carol, make_team("Carol lab", carol))
+    assert client.get("/api/v1/auth/me/").status_code == 200
+    carol.is_active = False
+    carol.save(update_fields=["is_active"])
+    assert client.get("/api/v1/auth/me/").status_code == 401
+
+
+def test_token_last_use_is_recorded_at_minute_resolution() -> None:
+    """Catches a broken "is the last use older than a minute" comparison in the token query (a write on every
+    request, or never again after the first)."""
+    dave = make_user("dave")
+    client = token_client(dave, make_team("Dave lab", dave))
+    token = ApiToken.objects.get(user=dave)
+    assert token.last_used_at is None
+    assert client.get("/api/v1/auth/me/").status_code == 200
+    first = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert first is not None
+    assert client.get("/api/v1/auth/me/").status_code == 200
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first  # within the minute: not written again
+    long_ago = timezone.now() - timedelta(minutes=2)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=long_ago)
+    assert client.get("/api/v1/auth/me/").status_code == 200
+    refreshed = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert refreshed is not None and refreshed > long_ago + timedelta(seconds=90)
