@@ -49,6 +49,9 @@ ARCHS: dict[str, CodecArch] = {
         CodecArch("xcodec", "X-Codec", "XcodecModel", "XcodecConfig", ("dac", "hubert", "wavlm"), True, "sample_rate"),
     )
 }
+# Samples per model call (a whole number of frames): X-Codec's HuBERT attends over all frames of a call, so a 10-minute
+# clip in one call would need tens of GB; codes near a window's edges can differ from a whole-clip call.
+WINDOW_SECONDS = 30.0
 DEFAULT_CODEBOOKS = {"encodec": 8, "mimi": 8}  # EnCodec 24 kHz at 6 kbit/s; Mimi as Moshi uses it
 
 
@@ -120,8 +123,7 @@ class HFAudioCodec:
         return sorted(self._bandwidths())
 
     def prepare(self, wave: np.ndarray, sample_rate: int) -> np.ndarray:
-        """The mono float32 wave the model encodes: resampled to its rate, padded to whole frames where its feature
-        extractor does so (DAC, X-Codec)."""
+        """The mono float32 wave at the model's rate."""
         wave = np.asarray(wave, dtype=np.float32)
         if wave.ndim != 1:
             raise MediaInputError(f"Expected a mono wave (one dimension), got shape {wave.shape}.")
@@ -131,27 +133,44 @@ class HFAudioCodec:
             from workers.media.audio.io import resample
 
             wave = np.asarray(resample(wave, int(sample_rate), self.sample_rate), dtype=np.float32)
-        if self.arch.pad_to_hop and wave.size % self.hop_length:
-            wave = np.pad(wave, (0, self.hop_length - wave.size % self.hop_length))
         return wave
 
+    def window_samples(self) -> int:
+        """Samples per model call: WINDOW_SECONDS rounded to whole frames."""
+        return max(1, round(WINDOW_SECONDS * self.sample_rate / self.hop_length)) * self.hop_length
+
     def encode(self, wave: np.ndarray, sample_rate: int) -> AudioTokens:
+        """Codes of the whole clip, encoded in windows of WINDOW_SECONDS (whole frames) so that memory stays bounded
+        (X-Codec's HuBERT attends over every frame of a call); ``extra["windows"]`` records each window's frames,
+        samples and (EnCodec) scale, so that decode cuts the codes where encode did."""
         import torch
 
-        n_samples = round(np.asarray(wave).shape[-1] * self.sample_rate / int(sample_rate))
         prepared = self.prepare(wave, sample_rate)
         if prepared.size < self.hop_length:
             raise MediaInputError(
                 f"The clip is shorter than one {self.arch.label} frame ({self.hop_length / self.sample_rate * 1000:g} ms)."
             )
-        values = torch.from_numpy(prepared)[None, None]
-        extra: dict[str, Any] = {"n_samples": n_samples, "bitrate_bps": self.bitrate_bps, "ref": self.ref}
+        step = self.window_samples()
+        parts: list[np.ndarray] = []
+        windows: list[dict[str, Any]] = []
         with torch.inference_mode():
-            codes, scale = self._encode(values)
-        if scale is not None:
-            extra["scale"] = scale
+            for start in range(0, prepared.size, step):
+                chunk = prepared[start : start + step]
+                if self.arch.pad_to_hop and chunk.size % self.hop_length:  # as the model's feature extractor pads
+                    chunk = np.pad(chunk, (0, self.hop_length - chunk.size % self.hop_length))
+                codes, scale = self._encode(torch.from_numpy(np.ascontiguousarray(chunk))[None, None])
+                parts.append(codes.cpu().numpy().astype(np.int64))
+                samples = min(step, prepared.size - start)
+                windows.append({"frames": int(parts[-1].shape[1]), "samples": samples, "scale": scale})
+        extra: dict[str, Any] = {
+            "n_samples": int(prepared.size),
+            "bitrate_bps": self.bitrate_bps,
+            "ref": self.ref,
+            "window_seconds": step / self.sample_rate,
+            "windows": windows,
+        }
         return AudioTokens(
-            codes=codes.cpu().numpy().astype(np.int64),
+            codes=np.concatenate(parts, axis=1),
             sample_rate=self.sample_rate,
             frame_rate=self.frame_rate,
             extra=extra,
@@ -180,12 +199,19 @@ class HFAudioCodec:
             raise MediaInputError(f"Expected codes [n_codebooks <= {max_codebooks}, frames], got shape {codes.shape}.")
         if codes.min() < 0 or codes.max() >= self.codebook_size:
             raise MediaInputError(f"Codes must lie in [0, {self.codebook_size}).")
-        audio_codes = torch.from_numpy(codes.astype(np.int64))
+        windows = tokens.extra.get("windows") or [{"frames": codes.shape[1], "samples": None, "scale": None}]
+        if sum(int(w["frames"]) for w in windows) != codes.shape[1]:
+            raise MediaInputError("The codes do not match the windows they were encoded in (extra.windows).")
+        pieces: list[np.ndarray] = []
+        offset = 0
         with torch.inference_mode():
-            wave = self._decode(audio_codes, tokens.extra.get("scale"))
-        out = wave.reshape(-1).float().cpu().numpy()
-        n_samples = tokens.extra.get("n_samples")
-        return out[: int(n_samples)] if isinstance(n_samples, int) else out
+            for window in windows:
+                frames = int(window["frames"])
+                part = torch.from_numpy(np.ascontiguousarray(codes[:, offset : offset + frames], dtype=np.int64))
+                wave = self._decode(part, window.get("scale")).reshape(-1).float().cpu().numpy()
+                pieces.append(wave if window.get("samples") is None else wave[: int(window["samples"])])
+                offset += frames
+        return np.concatenate(pieces).astype(np.float32)
 
     def _decode(self, audio_codes: Any, scale: float | None) -> Any:
         import torch

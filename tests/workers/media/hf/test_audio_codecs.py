@@ -213,3 +213,48 @@ def test_hub_id_without_a_hub_fails_fast(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert "TOKENSCOPE_ALLOWED_MODEL_ROOTS" in caught.value.install
     with pytest.raises(MediaInputError):
         load_audio_codec("not a ref")
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "expected"),
+    [
+        ("encodec", {}, (24000, 75.0, 8, 6000.0)),  # facebook/encodec_24khz at 6 kbit/s
+        ("dac", {"downsampling_ratios": [2, 4, 5, 8], "n_codebooks": 12}, (16000, 50.0, 12, 6000.0)),  # dac_16khz
+        ("mimi", {}, (24000, 12.5, 8, 1100.0)),  # kyutai/mimi as Moshi uses it (8 of 32 codebooks)
+        ("xcodec", {}, (16000, 50.0, 8, 4000.0)),  # X-Codec at its top bandwidth, 4 kbit/s
+    ],
+)
+def test_published_shapes_give_the_published_rates(kind: str, config: dict[str, Any], expected: tuple) -> None:
+    """Catches a frame rate, default depth or bitrate off the published numbers for the real models' shapes
+    (transformers' default configs; the model is built on the meta device: no weights at all, only the shapes)."""
+    import torch
+    import transformers as t
+
+    from workers.media.hf.audio_codecs import ARCHS, HFAudioCodec
+
+    arch = ARCHS[kind]
+    with torch.device("meta"):
+        model = getattr(t, arch.model_class)(getattr(t, arch.config_class)(**config))
+    codec = HFAudioCodec(model=model, arch=arch, ref="owner/name")
+    assert (codec.sample_rate, codec.frame_rate, codec.n_codebooks, codec.bitrate_bps) == expected
+
+
+@pytest.mark.parametrize("kind", ["encodec", "xcodec"])
+def test_long_clips_are_encoded_in_windows_decode_cuts_them_back(
+    folders: dict[str, Path], kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Catches a long clip sent to the model in one call (X-Codec's attention memory grows with the square of its
+    frames) and a decode that does not cut the codes where encode did (X-Codec adds a frame per window): with
+    10 ms windows, each window's codes equal that window encoded alone, and the round trip keeps the length."""
+    monkeypatch.setattr("workers.media.hf.audio_codecs.WINDOW_SECONDS", 0.01)
+    codec = load_audio_codec(str(folders[kind]))
+    step = codec.window_samples()
+    assert step == 80  # 10 ms at 8 kHz, a whole number of frames
+    wave = _speechlike(0.05, RATE, seed=3)[:390]  # 4 whole windows and a 70-sample tail
+    tokens = codec.encode(wave, RATE)
+    windows = tokens.extra["windows"]
+    assert [w["samples"] for w in windows] == [80, 80, 80, 80, 70]
+    first = windows[0]["frames"]
+    np.testing.assert_array_equal(tokens.codes[:, :first], codec.encode(wave[:80], RATE).codes)
+    assert tokens.codes.shape[1] == sum(w["frames"] for w in windows)
+    assert codec.decode(tokens).shape == (390,)
