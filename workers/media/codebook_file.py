@@ -29,6 +29,7 @@ MAX_FILE_BYTES = 64 * 1024 * 1024  # a codebook file on disk
 MAX_ARRAY_BYTES = 64 * 1024 * 1024  # one array, decoded
 MAX_HEADER_BYTES = 1024 * 1024  # the JSON header
 MAX_MEMBERS = 64
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest zip date: no wall-clock time in the file
 _ALLOWED_DTYPE_KINDS = "fiu"  # float, signed and unsigned integers: nothing else (no objects, strings, structs)
 
 
@@ -53,19 +54,21 @@ def save_codebook(
     arrays: Mapping[str, np.ndarray],
     label: str = "",
 ) -> Path:
-    """Writes the file atomically (a temporary name, then a rename) so a reader never sees half a file."""
+    """Writes the file atomically (a temporary name, then a rename) so a reader never sees half a file, and
+    byte-for-byte reproducibly (sorted members, fixed zip timestamps), so equal codebooks have equal sha256s."""
     if "header" in arrays:
         raise ValueError("'header' is reserved for the JSON header")
     header = {"format": FORMAT, "version": VERSION, "kind": kind, "params": dict(params), "training": dict(training)}
     if label:
         header["label"] = label
-    encoded = json.dumps(header, sort_keys=True).encode()
+    members = {name: np.ascontiguousarray(value) for name, value in arrays.items()}
+    members["header"] = np.frombuffer(json.dumps(header, sort_keys=True).encode(), dtype=np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    with partial.open("wb") as handle:
-        members: dict[str, Any] = {name: np.ascontiguousarray(value) for name, value in arrays.items()}
-        members["header"] = np.frombuffer(encoded, dtype=np.uint8)
-        np.savez(handle, **members)
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name in sorted(members):
+            with archive.open(zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME), "w") as member:
+                np.lib.format.write_array(member, members[name], allow_pickle=False)
     partial.replace(path)
     return path
 

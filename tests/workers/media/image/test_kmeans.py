@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from workers.media.codebook_file import read_codebook
+from workers.media.codebook_file import read_codebook, sha256_file
 from workers.media.image import kmeans
 from workers.media.image.metrics import psnr
 from workers.media.types import ImageTokenizer, ImageTokens, MediaInputError
@@ -64,13 +65,17 @@ def test_reconstruction_quality_on_held_out_photographs(kmeans_file: Path, held_
 
 
 def test_training_is_seeded_and_records_its_data(training_images: list, tmp_path: Path) -> None:
-    """Catches unseeded training (defaults that differ per machine run) and a header without the data's hashes."""
+    """Catches unseeded training (defaults that differ per run), files that differ byte-wise for equal codebooks (a
+    zip timestamp: the manifest's file sha256 would change every make setup) and a header without the data's hashes."""
     images = training_images[1:2]
     first = kmeans.train_patch_codebook(images, codebook_size=16, seed=5, out=tmp_path / "a.npz")
     again = kmeans.train_patch_codebook(images, codebook_size=16, seed=5, out=tmp_path / "b.npz")
     other = kmeans.train_patch_codebook(images, codebook_size=16, seed=6, out=tmp_path / "c.npz")
     load = kmeans.load_kmeans_tokenizer
     np.testing.assert_array_equal(load(first).centroids, load(again).centroids)
+    assert sha256_file(first) == sha256_file(again)
+    with zipfile.ZipFile(first) as archive:  # two runs in one 2-second zip tick would hide a wall-clock timestamp
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
     assert not np.array_equal(load(first).centroids, load(other).centroids)
     header, _ = read_codebook(first, kind_prefix="image/")
     assert header["kind"] == "image/kmeans-patch"
