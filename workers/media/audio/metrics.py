@@ -1,15 +1,16 @@
 """Reconstruction quality of a decoded clip against its original.
 
 Alignment and lengths, for every metric here: both signals must be at one sample rate; codecs delay their output,
-so the estimate is shifted by the lag (within +-``MAX_LAG_S``) that maximises its cross-correlation with the
-reference, then both are cut to their overlap. ``reconstruction_metrics`` brings both to one rate first.
+so the estimate is shifted by the lag (within +-``MAX_LAG_S``; see ``align``) that best matches the reference,
+then both are cut to their overlap. ``reconstruction_metrics`` brings both to one rate first.
 
 - ``snr_db``: 10 log10(sum r^2 / sum (r - e)^2) on the aligned overlap (no gain matching: a codec that changes
   the level is charged for it). Parametric codecs (Codec2, LPCNet) do not keep the waveform's phase, so their SNR
   is near or below 0 dB while they sound fine; the mel distance is the fairer number for them.
 - ``mel_distance``: the mean absolute difference of the two 40-band natural-log mel spectrograms
   (workers.media.audio.features, 25 ms / 10 ms) over all frames and bands, converted to dB (x 10 / ln 10): a
-  log-mel L1 distance; 0 for identical signals.
+  log-mel L1 distance; 0 for identical signals. Both spectrograms are floored at ``MEL_RANGE_DB`` below the
+  reference's loudest cell, so digital silence (log of ~0) cannot dominate the mean.
 - ``stoi``: pystoi's short-time objective intelligibility (0..1; it resamples to 10 kHz itself).
 - ``pesq``: ITU-T P.862 via the ``pesq`` package: wide-band at 16 kHz when the clip's rate allows it, else
   narrow-band at 8 kHz; None with the reason below 8 kHz or when PESQ finds no speech.
@@ -25,6 +26,8 @@ from workers.media.audio.features import log_mel
 from workers.media.audio.io import resample
 
 MAX_LAG_S = 0.1
+REFINE_S = 0.002
+MEL_RANGE_DB = 80.0
 MIN_STOI_S = 0.4  # pystoi needs 30 frames of 384 ms analysis at 10 kHz; shorter clips give no number
 
 
@@ -33,16 +36,32 @@ class Score(NamedTuple):
     reason: str = ""  # why ``value`` is None
 
 
-def align(reference: np.ndarray, estimate: np.ndarray, *, max_lag: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _xcorr(reference: np.ndarray, estimate: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """sum_t estimate[t + lag] * reference[t] for each lag, by FFT."""
+    size = 1 << (reference.size + estimate.size - 2).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(estimate, size) * np.conj(np.fft.rfft(reference, size)), size)
+    return corr[lags % size]
+
+
+def _envelope(x: np.ndarray, width: int) -> np.ndarray:
+    smooth = np.convolve(np.abs(x), np.ones(width) / width, mode="same")
+    return smooth - smooth.mean()
+
+
+def align(reference: np.ndarray, estimate: np.ndarray, *, sample_rate: int) -> tuple[np.ndarray, np.ndarray, int]:
     """(reference, estimate, lag): the estimate shifted by ``lag`` samples (positive: it was late), both cut to their
-    overlap. The lag maximises the FFT cross-correlation within +-``max_lag``."""
+    overlap. The lag maximises the cross-correlation of the two amplitude envelopes (5 ms moving average of |x|)
+    within +-MAX_LAG_S, which works for decoders that do not keep the waveform's phase (Griffin-Lim, vocoders), then
+    is refined to the waveform cross-correlation's peak within +-REFINE_S of it (exact for waveform codecs)."""
     r = np.asarray(reference, dtype=np.float64)
     e = np.asarray(estimate, dtype=np.float64)
-    n = r.size + e.size - 1
-    size = 1 << (n - 1).bit_length()
-    corr = np.fft.irfft(np.fft.rfft(e, size) * np.conj(np.fft.rfft(r, size)), size)
-    lags = np.arange(-max_lag, max_lag + 1)
-    lag = int(lags[np.argmax(corr[lags % size])])
+    max_lag = round(MAX_LAG_S * sample_rate)
+    coarse = np.arange(-max_lag, max_lag + 1)
+    width = max(1, round(0.005 * sample_rate))
+    lag = int(coarse[np.argmax(_xcorr(_envelope(r, width), _envelope(e, width), coarse))])
+    refine = round(REFINE_S * sample_rate)
+    fine = np.arange(lag - refine, lag + refine + 1)
+    lag = int(fine[np.argmax(_xcorr(r, e, fine))])
     if lag >= 0:
         e = e[lag:]
     else:
@@ -66,11 +85,12 @@ def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
 
 def mel_distance(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) -> float:
     """Log-mel L1 distance in dB of already aligned, equal-length signals at ``sample_rate``."""
-    a = log_mel(reference, sample_rate)
-    b = log_mel(estimate, sample_rate)
+    a = log_mel(reference, sample_rate).astype(np.float64)
+    b = log_mel(estimate, sample_rate).astype(np.float64)
     if a.shape != b.shape:
         raise ValueError(f"mel_distance needs equal lengths (align first): {a.shape} vs {b.shape}")
-    return float(np.mean(np.abs(a.astype(np.float64) - b)) * 10.0 / np.log(10.0))
+    floor = a.max() - MEL_RANGE_DB * np.log(10.0) / 10.0
+    return float(np.mean(np.abs(np.maximum(a, floor) - np.maximum(b, floor))) * 10.0 / np.log(10.0))
 
 
 def stoi(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) -> Score:
@@ -108,7 +128,7 @@ def reconstruction_metrics(reference: np.ndarray, ref_sr: int, estimate: np.ndar
     rate = min(ref_sr, est_sr)
     r = resample(reference, ref_sr, rate)
     e = resample(estimate, est_sr, rate)
-    r, e, lag = align(r, e, max_lag=round(MAX_LAG_S * rate))
+    r, e, lag = align(r, e, sample_rate=rate)
     notes: dict[str, str] = {}
     p = pesq(r, e, rate)
     s = stoi(r, e, rate)

@@ -245,7 +245,9 @@ def _istft(spec: np.ndarray, window: np.ndarray, hop: int, n_fft: int) -> np.nda
     for i, frame in enumerate(frames):
         out[i * hop : i * hop + window.size] += frame
         norm[i * hop : i * hop + window.size] += window**2
-    return out / np.maximum(norm, 1e-8)
+    # Where only window tails overlap (the clip's first and last samples) the sum of squared windows is near zero;
+    # flooring it keeps those few samples from blowing up instead of dividing garbage by ~0.
+    return out / np.maximum(norm, 0.1 * norm.max())
 
 
 def griffin_lim(magnitude: np.ndarray, *, win: int, hop: int, n_fft: int) -> np.ndarray:
@@ -257,9 +259,7 @@ def griffin_lim(magnitude: np.ndarray, *, win: int, hop: int, n_fft: int) -> np.
         x = _istft(magnitude * phase, window, hop, n_fft)
         spec = _stft(x, window, hop, n_fft, magnitude.shape[0])
         phase = np.exp(1j * np.angle(spec))
-    x = _istft(magnitude * phase, window, hop, n_fft)
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    return x / peak * 0.9 if peak > 1.0 else x
+    return np.clip(_istft(magnitude * phase, window, hop, n_fft), -1.0, 1.0)
 
 
 def load_codebook_tokenizer(path: str | Path) -> MelUnitsTokenizer:

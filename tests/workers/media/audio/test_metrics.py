@@ -25,10 +25,10 @@ def test_align_finds_a_codec_delay() -> None:
     """Catches comparing a delayed reconstruction sample by sample (its SNR would be meaningless) or a sign error."""
     speech = codec2_speech().astype(np.float64)
     delayed = np.concatenate([np.zeros(37), speech])[: speech.size]
-    ref, est, lag = metrics.align(speech, delayed, max_lag=400)
+    ref, est, lag = metrics.align(speech, delayed, sample_rate=8000)
     assert lag == 37 and ref.size == est.size == speech.size - 37
     assert metrics.snr_db(ref, est) == float("inf")
-    _, _, early = metrics.align(delayed, speech, max_lag=400)
+    _, _, early = metrics.align(delayed, speech, sample_rate=8000)
     assert early == -37
 
 

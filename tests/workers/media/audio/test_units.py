@@ -70,6 +70,16 @@ def test_decoder_follows_the_units(default_codebooks: list[Path]) -> None:
     assert true < wrong - 2.0
 
 
+def test_decoder_renders_the_centroids_at_their_level(default_codebooks: list[Path]) -> None:
+    """Catches a Griffin-Lim or mel-inversion that loses level or shape: the decoded clip's log-mel frames must be
+    within 1.5 dB (mean absolute, all bands) of the centroid frames it was asked to render."""
+    tokenizer = units.load_codebook_tokenizer(default_codebooks[1])
+    tokens = tokenizer.encode(codec2_speech("kristoff.raw"), 8000)
+    wanted = tokenizer.centroids[tokens.codes[0]] * tokenizer.std + tokenizer.mean
+    rendered = log_mel(tokenizer.decode(tokens), 8000).astype(np.float64)[: len(wanted)]
+    assert np.mean(np.abs(rendered - wanted)) * 10 / np.log(10) < 1.5
+
+
 def test_training_on_too_little_audio_is_refused(tmp_path: Path) -> None:
     """Catches k-means crashing (or silently shrinking k) when there are fewer frames than units."""
     clip = units.TrainingClip(name="short", wave=codec2_speech()[:800], sample_rate=8000)
