@@ -184,7 +184,7 @@ def test_the_product_tokenizer_follows_the_image_protocol(checkpoint: Path) -> N
     assert "centre-cropped 45x30 to 30x30" in tokens.extra["processed"]
     decoded = tokenizer.decode(tokens, k=3, seed=4)
     assert decoded.shape == (32, 32, 3) and decoded.dtype == np.float32
-    assert 0.0 <= float(decoded.min()) and float(decoded.max()) <= 1.0
+    assert float(decoded.min()) >= 0.0 and float(decoded.max()) <= 1.0
     with pytest.raises(MediaInputError, match="k must be between 1 and 8"):
         tokenizer.decode(tokens, k=9)
 
