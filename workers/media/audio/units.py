@@ -9,15 +9,15 @@ back to a linear power spectrum through the filterbank's pseudo-inverse (negativ
 Griffin-Lim (32 iterations, phases started from a fixed seed) finds a waveform with that magnitude. It is a
 rendering of the units, not a codec: expect buzzy, smeared speech.
 
-Codebook file: an ``.npz`` (loaded with allow_pickle=False) holding ``centroids`` [k, n_mels], ``mean`` and
-``std`` [n_mels], and ``header``: a JSON string with kind, format version, tokenizer id, parameters and the
-sha256 of every training clip's float32 samples.
+Codebook file: the shared format of workers.media.codebook_file (an ``.npz`` of numeric arrays, read defensively,
+never pickle) of kind ``audio-kmeans-mel``: ``centroids`` [k, n_mels], ``mean`` and ``std`` [n_mels]; the header's
+params hold k, seed, sample rate, n_mels and the tokenizer id, its training record each clip's name and the sha256
+of its float32 samples.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +26,11 @@ import numpy as np
 
 from workers.media.audio.features import frame_sizes, log_mel, mel_filterbank
 from workers.media.audio.io import resample
+from workers.media.codebook_file import read_codebook, require_array, require_int, save_codebook, sha256_file
 from workers.media.types import AudioTokens, MediaInputError, MediaTokenizerInfo
 
 KIND = "audio-kmeans-mel"
-FORMAT_VERSION = 1
+ID_PREFIX = "audio/kmeans-mel-"
 N_MELS = 40
 DEFAULT_SAMPLE_RATE = 16000
 MAX_TRAINING_FRAMES = 200_000  # about 33 minutes of audio; more is subsampled (seeded)
@@ -115,31 +116,29 @@ def train_mel_units(
     std = np.maximum(feats.std(axis=0), 1e-3)
     say(0.3, f"k-means with k={k} on {feats.shape[0]} frames")
     model = KMeans(n_clusters=k, n_init=1, random_state=seed, max_iter=100).fit((feats - mean) / std)
-    header = {
-        "kind": KIND,
-        "format_version": FORMAT_VERSION,
-        "tokenizer_id": tokenizer_id or f"audio/kmeans-mel-{k}",
-        "training_summary": training_summary
-        or f"{len(clips)} clips ({', '.join(c.name for c in clips[:3])}" + (", ...)" if len(clips) > 3 else ")"),
-        "params": {
+    save_codebook(
+        out_path,
+        kind=KIND,
+        params={
             "k": k,
             "seed": seed,
             "sample_rate": sample_rate,
             "n_mels": N_MELS,
             "frames": int(feats.shape[0]),
             "inertia": float(model.inertia_),
+            "tokenizer_id": tokenizer_id or f"{ID_PREFIX}{k}",
         },
-        "training_data": [{"name": c.name, "sha256": clip_sha256(c), "sample_rate": c.sample_rate} for c in clips],
-    }
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with out_path.open("wb") as handle:
-        np.savez(
-            handle,
-            centroids=model.cluster_centers_.astype(np.float32),
-            mean=mean.astype(np.float32),
-            std=std.astype(np.float32),
-            header=np.array(json.dumps(header, sort_keys=True)),
-        )
+        training={
+            "summary": training_summary
+            or f"{len(clips)} clips ({', '.join(c.name for c in clips[:3])}{', ...' if len(clips) > 3 else ''})",
+            "clips": [{"name": c.name, "sha256": clip_sha256(c), "sample_rate": c.sample_rate} for c in clips],
+        },
+        arrays={
+            "centroids": model.cluster_centers_.astype(np.float32),
+            "mean": mean.astype(np.float32),
+            "std": std.astype(np.float32),
+        },
+    )
     say(1.0, f"saved {out_path.name}")
     return out_path
 
@@ -158,14 +157,6 @@ def prepare_defaults(store: Path) -> list[Path]:
         )
         for k in DEFAULT_KS
     ]
-
-
-def read_header(path: Path) -> dict:
-    with np.load(path, allow_pickle=False) as data:
-        header = json.loads(str(data["header"]))
-    if header.get("kind") != KIND or header.get("format_version") != FORMAT_VERSION:
-        raise MediaInputError(f"{path.name} is not a k-means mel-units codebook (kind {header.get('kind')!r}).")
-    return header
 
 
 def make_info(tokenizer_id: str, k: int, sample_rate: int, training: str) -> MediaTokenizerInfo:
@@ -190,18 +181,23 @@ def make_info(tokenizer_id: str, k: int, sample_rate: int, training: str) -> Med
 
 
 class MelUnitsTokenizer:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, tokenizer_id: str | None = None) -> None:
         self.path = path
-        self.header = read_header(path)
-        with np.load(path, allow_pickle=False) as data:
-            self.centroids = data["centroids"].astype(np.float64)
-            self.mean = data["mean"].astype(np.float64)
-            self.std = data["std"].astype(np.float64)
+        self.header, arrays = read_codebook(path, kind_prefix=KIND)
         params = self.header["params"]
-        self.sample_rate = int(params["sample_rate"])
-        self.info = make_info(
-            self.header["tokenizer_id"], self.centroids.shape[0], self.sample_rate, self.header["training_summary"]
-        )
+        k = require_int(params, "k", low=MIN_K, high=MAX_K)
+        n_mels = require_int(params, "n_mels", low=1, high=128)
+        self.sample_rate = require_int(params, "sample_rate", low=4000, high=192_000)
+        self.centroids = require_array(arrays, "centroids", (k, n_mels), max_abs=1e4).astype(np.float64)
+        self.mean = require_array(arrays, "mean", (n_mels,), max_abs=100.0).astype(np.float64)
+        self.std = require_array(arrays, "std", (n_mels,), max_abs=100.0).astype(np.float64)
+        if np.any(self.std <= 0):
+            raise MediaInputError(f"{path.name}: the codebook's std must be positive.")
+        name = tokenizer_id or str(params.get("tokenizer_id", ""))
+        if not name.startswith(ID_PREFIX):
+            raise MediaInputError(f"{path.name}: a mel-units tokenizer id must start with {ID_PREFIX!r}, not {name!r}.")
+        summary = str(self.header["training"].get("summary", "data named in the codebook file"))
+        self.info = make_info(name, k, self.sample_rate, summary)
 
     def encode(self, wave: np.ndarray, sample_rate: int) -> AudioTokens:
         x = resample(wave, sample_rate, self.sample_rate)
@@ -214,7 +210,7 @@ class MelUnitsTokenizer:
             codes=np.argmin(dist, axis=1).astype(np.int64)[None, :],
             sample_rate=self.sample_rate,
             frame_rate=100.0,
-            extra={"n_samples": int(x.size), "codebook_sha256": hashlib.sha256(self.path.read_bytes()).hexdigest()},
+            extra={"n_samples": int(x.size), "codebook_sha256": sha256_file(self.path)},
         )
 
     def decode(self, tokens: AudioTokens) -> np.ndarray:
@@ -262,6 +258,7 @@ def griffin_lim(magnitude: np.ndarray, *, win: int, hop: int, n_fft: int) -> np.
     return np.clip(_istft(magnitude * phase, window, hop, n_fft), -1.0, 1.0)
 
 
-def load_codebook_tokenizer(path: str | Path) -> MelUnitsTokenizer:
-    """The tokenizer of a codebook file written by ``train_mel_units``."""
-    return MelUnitsTokenizer(Path(path))
+def load_codebook_tokenizer(path: str | Path, *, tokenizer_id: str | None = None) -> MelUnitsTokenizer:
+    """The tokenizer of a codebook file written by ``train_mel_units``; ``tokenizer_id`` (e.g. a team codebook's
+    catalogue id, starting with ID_PREFIX) overrides the one the file records."""
+    return MelUnitsTokenizer(Path(path), tokenizer_id=tokenizer_id)

@@ -13,6 +13,7 @@ from tests.workers.media.audio.speech import codec2_speech
 from workers.media.audio import units
 from workers.media.audio.features import log_mel
 from workers.media.audio.metrics import reconstruction_metrics
+from workers.media.codebook_file import read_codebook, save_codebook
 from workers.media.types import AudioTokenizer, AudioTokens, MediaInputError
 
 
@@ -38,10 +39,11 @@ def test_codebook_file_loads_without_pickle_and_names_its_data(default_codebooks
     """Catches a codebook that needs pickle to load, or a header missing the training data's hashes."""
     with np.load(default_codebooks[1], allow_pickle=False) as data:
         assert data["centroids"].shape == (256, units.N_MELS)
-        header = json.loads(str(data["header"]))
+        header = json.loads(data["header"].tobytes())
     assert header["kind"] == units.KIND and header["params"]["k"] == 256
     first = units.read_codec2_speech(units.DEFAULT_SPEECH[0])
-    assert header["training_data"][0] == {"name": first.name, "sha256": units.clip_sha256(first), "sample_rate": 8000}
+    clip = {"name": first.name, "sha256": units.clip_sha256(first), "sample_rate": 8000}
+    assert header["training"]["clips"][0] == clip
 
 
 def test_tokens_are_the_nearest_centroid_per_10_ms(default_codebooks: list[Path]) -> None:
@@ -87,8 +89,17 @@ def test_training_on_too_little_audio_is_refused(tmp_path: Path) -> None:
         units.train_mel_units([clip], k=64, seed=0, out_path=tmp_path / "x.npz")
 
 
-def test_a_foreign_npz_is_refused(tmp_path: Path) -> None:
-    """Catches loading any .npz as a codebook (a team file of another kind would give nonsense tokens)."""
-    np.savez(tmp_path / "other.npz", header=np.array(json.dumps({"kind": "image-kmeans-patch", "format_version": 1})))
-    with pytest.raises(MediaInputError, match="not a k-means mel-units codebook"):
-        units.load_codebook_tokenizer(tmp_path / "other.npz")
+def test_a_codebook_of_another_kind_or_shape_is_refused(tmp_path: Path, default_codebooks: list[Path]) -> None:
+    """Catches loading any codebook file as mel units (an image codebook, or one whose arrays disagree with its
+    params, would give nonsense tokens or crash), and a file claiming another tokenizer's id."""
+    centroids = np.zeros((4, 192), np.float32)
+    save_codebook(tmp_path / "image.npz", kind="image-kmeans-patch", params={}, training={}, arrays={"c": centroids})
+    with pytest.raises(MediaInputError, match="not a audio-kmeans-mel codebook"):
+        units.load_codebook_tokenizer(tmp_path / "image.npz")
+    header, arrays = read_codebook(default_codebooks[0], kind_prefix=units.KIND)
+    arrays["centroids"] = arrays["centroids"][:10]
+    save_codebook(tmp_path / "cut.npz", kind=units.KIND, params=header["params"], training={}, arrays=arrays)
+    with pytest.raises(MediaInputError, match="shape"):
+        units.load_codebook_tokenizer(tmp_path / "cut.npz")
+    with pytest.raises(MediaInputError, match="must start with"):
+        units.load_codebook_tokenizer(default_codebooks[0], tokenizer_id="audio/mulaw-8bit")
