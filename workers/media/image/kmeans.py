@@ -37,6 +37,7 @@ DEFAULT_SIZES = (256, 1024)
 MAX_CODEBOOK_SIZE = 65536
 MAX_TRAINING_PATCHES = 16384  # k-means runs on at most this many patches (a seeded random subset)
 ITERATIONS = 12
+MAX_DISTANCE_ENTRIES = 1 << 24  # distances held at once by ``nearest`` (128 MiB of float64)
 DEFAULT_SEED = 0
 SAMPLE_TRAINING_IMAGES = (
     # scikit-image's bundled sample photographs (skimage/data, shipped in the wheel; no pooch download) and licences
@@ -65,6 +66,7 @@ def nearest(vectors: np.ndarray, centroids: np.ndarray, *, chunk: int = 4096, dt
     table: np.ndarray = np.asarray(centroids, dtype=dtype)
     table_sq = (table * table).sum(axis=1)
     out = np.empty(len(data), dtype=np.int64)
+    chunk = max(1, min(chunk, MAX_DISTANCE_ENTRIES // max(1, len(table))))  # a large codebook: smaller chunks
     for start in range(0, len(data), chunk):
         block = data[start : start + chunk]
         distances = table_sq[None, :] - 2.0 * block @ table.T  # + |x|^2, the same for every centroid
@@ -213,7 +215,7 @@ def load_kmeans_tokenizer(path: Path) -> KMeansPatchTokenizer:
     params = header["params"]
     patch = require_int(params, "patch", low=2, high=32)
     size = require_int(params, "codebook_size", low=2, high=MAX_CODEBOOK_SIZE)
-    max_side = require_int(params, "max_side", low=patch, high=4096)
+    max_side = require_int(params, "max_side", low=patch, high=MAX_SIDE)  # bounds the tokens (and work) per image
     centroids = require_array(arrays, "centroids", (size, patch * patch * 3), max_abs=1.5)
     label = header.get("label") if isinstance(header.get("label"), str) else ""
     info = tokenizer_info(size, patch=patch, max_side=max_side, label=str(label)[:80])

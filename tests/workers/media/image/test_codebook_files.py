@@ -90,10 +90,17 @@ def test_wrong_shapes_and_values(tmp_path: Path, centroids: np.ndarray, message:
 
 @pytest.mark.parametrize(
     "params",
-    [{**PARAMS, "patch": 10**6}, {**PARAMS, "codebook_size": 2**40}, {**PARAMS, "patch": "8"}, {"patch": 8}],
+    [
+        {**PARAMS, "patch": 10**6},
+        {**PARAMS, "codebook_size": 2**40},
+        {**PARAMS, "patch": "8"},
+        {"patch": 8},
+        {**PARAMS, "max_side": 4096},  # 262,144 tokens per image: a stuck worker
+    ],
 )
 def test_hostile_params(tmp_path: Path, params: dict) -> None:
-    """Catches header params used unchecked (a patch of a million pixels, a 2^40-code book, strings)."""
+    """Catches header params used unchecked (a patch of a million pixels, a 2^40-code book, strings, a grid size
+    that multiplies the work per image)."""
     with pytest.raises(CodebookFileError, match="parameter"):
         kmeans.load_kmeans_tokenizer(_kmeans_file(tmp_path / "p.npz", params=params))
 

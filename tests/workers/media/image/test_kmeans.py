@@ -103,3 +103,12 @@ def test_grid_refuses_a_prefix_and_bad_codes(kmeans_file: Path) -> None:
         tokenizer.decode(tokens, k=2)
     with pytest.raises(MediaInputError, match="lie in"):
         tokenizer.decode(ImageTokens(codes=np.full((2, 2), TEST_KMEANS_SIZE), input_size=(16, 16)))
+
+
+def test_nearest_in_small_chunks_equals_brute_force(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catches a chunk-boundary bug in the memory-bounded search a large codebook takes (rows skipped or shifted)."""
+    rng = np.random.default_rng(2)
+    data, table = rng.random((1001, 5)), rng.random((37, 5))
+    expected = ((data[:, None, :] - table[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    monkeypatch.setattr(kmeans, "MAX_DISTANCE_ENTRIES", 37 * 7)  # 7 rows per chunk
+    np.testing.assert_array_equal(kmeans.nearest(data, table), expected)
