@@ -62,7 +62,7 @@ INFO = MediaTokenizerInfo(
     sample_rate=SAMPLE_RATE,
     frame_rate=SAMPLE_RATE / SAMPLES_PER_FRAME,
     source="Debian libcodec2-1.0 (codec2 1.0.5, its LPCNet port and weights), via ctypes",
-    licence="BSD-3-Clause (LPCNet), LGPL-2.1 (codec2)",
+    licence="LGPL-2.1 (Debian's codec2 1.0.5 package, its LPCNet port included; upstream LPCNet is BSD-3-Clause)",
 )
 FIELD_WIDTHS = tuple(int(np.log2(size)) for size in INFO.codebook_sizes)
 

@@ -91,9 +91,9 @@ INFO = MediaTokenizerInfo(
     label="Phones (PocketSphinx)",
     description=(
         "Speech to a timed phone sequence with PocketSphinx's US-English acoustic model and phone bigram model: "
-        f"{len(PHONES)} units (39 ARPAbet phones, silence, 2 noise units, <other>), variable rate (roughly "
-        "10-15 phones per second of speech). Discrete units, no decoder: nothing to listen to, and the phones are "
-        "a recogniser's guess (expect tens of percent phone errors)."
+        f"{len(PHONES)} units (39 ARPAbet phones, silence, 2 noise units, <other>), variable rate (8-10 per "
+        "second, silences included, on the recordings tested). Discrete units, no decoder: nothing to listen to, "
+        "and the phones are a recogniser's guess (expect tens of percent phone errors)."
     ),
     layout="strip",
     has_decoder=False,
