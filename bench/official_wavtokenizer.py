@@ -87,6 +87,18 @@ def import_official(checkout: Path) -> tuple[Any, str]:
     return WavTokenizer, torchaudio_state
 
 
+def official_revision(checkout: Path) -> str:
+    import subprocess
+
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown (git not found)"
+    return found.stdout.strip() if found.returncode == 0 else os.environ.get("WAVTOKENIZER_OFFICIAL_REV", "unknown")
+
+
 def variant(config: dict[str, Any], *, small: bool) -> dict[str, Any]:
     config = copy.deepcopy(config)
     args = config["model"]["init_args"]
@@ -108,7 +120,7 @@ def speech_24k(seconds: float) -> np.ndarray:
 
 
 def random_official_checkpoint(
-    official_cls: Any, config_path: Path, ckpt: Path, *, seed: int, other: np.ndarray
+    official_cls: Any, config_path: Path, ckpt: Path, *, seed: int, clip: np.ndarray
 ) -> None:
     """Random weights in the official model, saved the way Lightning saves a training checkpoint."""
     import torch
@@ -118,12 +130,15 @@ def random_official_checkpoint(
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.add_(torch.randn_like(parameter) * 0.05)
-        # The codebook as k-means would start it: encoder outputs of another clip (plus noise), so codes vary.
-        embeddings = model.feature_extractor.encodec.encoder(torch.from_numpy(other)[None, None])[0].T
+        # The codebook: the clip's own encoder frames, each copied many times with noise at a tenth of the frames'
+        # spread, so that most frames get a code of their own and the nearest-code search has to separate close
+        # candidates (a random codebook would map every frame to a handful of codes).
+        frames = model.feature_extractor.encodec.encoder(torch.from_numpy(clip)[None, None])[0].T
+        spread = frames.std(dim=0, keepdim=True) + 1e-6
         for layer in model.feature_extractor.encodec.quantizer.vq.layers:
             book = layer._codebook
-            picks = torch.randint(0, embeddings.shape[0], (book.embed.shape[0],))
-            book.embed.copy_(embeddings[picks] + 0.01 * torch.randn_like(book.embed))
+            picks = torch.randint(0, frames.shape[0], (book.embed.shape[0],))
+            book.embed.copy_(frames[picks] + 0.1 * spread * torch.randn_like(book.embed))
             book.embed_avg.copy_(book.embed)
             book.cluster_size.copy_(torch.rand_like(book.cluster_size) * 10)
             book.inited.fill_(1.0)
@@ -143,11 +158,7 @@ def compare(official_cls: Any, name: str, config: dict[str, Any], wave: np.ndarr
     folder.mkdir(parents=True, exist_ok=True)
     config_path, ckpt = folder / "official.yaml", folder / "official.ckpt"
     config_path.write_text(yaml.safe_dump(config))
-    # The codebook's source: the clip at another gain, with noise (a different signal whose frames lie near the
-    # clip's own, so that many codes are used and the nearest-code search is exercised on close candidates).
-    noise = np.random.default_rng(seed).standard_normal(wave.size).astype(np.float32)
-    other = (0.8 * wave + 0.01 * noise).astype(np.float32)
-    random_official_checkpoint(official_cls, config_path, ckpt, seed=seed, other=other)
+    random_official_checkpoint(official_cls, config_path, ckpt, seed=seed, clip=wave)
 
     official = official_cls.from_pretrained0802(str(config_path), str(ckpt))
     bandwidth = torch.tensor([0])
@@ -207,6 +218,7 @@ def main() -> None:
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     official_cls, torchaudio_state = import_official(args.official)
+    revision = official_revision(args.official)
     wave = speech_24k(args.seconds)
     odd = wave[: 24000 // 3 + 7]  # not a whole number of frames
     tiny = wave[:100]  # shorter than the encoder's reflect padding
@@ -236,8 +248,7 @@ def main() -> None:
         f"within {TOLERANCE:g}",
     ]
     body = (
-        table(headers, rows)
-        + f"\n\nOfficial code: {args.official.name} at its checkout; torch {torch.__version__}, float32 CPU; "
+        table(headers, rows) + f"\n\nOfficial code: commit {revision}; torch {torch.__version__}, float32 CPU; "
         f"torchaudio: {torchaudio_state}. Small variants: backbone dim {SMALL['dim']}, intermediate "
         f"{SMALL['intermediate_dim']}, {SMALL['num_layers']} ConvNeXt layers, n_fft {SMALL['n_fft_per_hop']} x hop, "
         f"{SMALL['vq_bins']} codes (the encoder is the official fixed one). Speech: {SPEECH.name} from "
