@@ -181,7 +181,12 @@ class ProgressiveTokenizer:
             stage_codes, recon = encode_stage(target, recon, stage, table)
             codes.append(stage_codes[0])
         return ImageTokens(
-            codes=np.concatenate(codes).astype(np.int64), input_size=(SIZE, SIZE), extra={"processed": processed}
+            codes=np.concatenate(codes).astype(np.int64),
+            input_size=(SIZE, SIZE),
+            extra={
+                "processed": processed,
+                "stage_starts": list(STAGE_STARTS),
+            },  # where each coarser-to-finer stage begins
         )
 
     def _checked_codes(self, tokens: ImageTokens, k: int | None) -> tuple[np.ndarray, int]:

@@ -30,6 +30,7 @@ def test_every_input_becomes_256_tokens(tokenizer: progressive.ProgressiveTokeni
     """Catches a token count that depends on the input size (the fixed-size policy is resize + centre crop)."""
     tokens = tokenizer.encode(np.random.default_rng(0).random((*size, 3)).astype(np.float32))
     assert tokens.codes.shape == (256,) and tokens.input_size == (256, 256)
+    assert tokens.extra["stage_starts"] == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256]
     assert tokenizer.decode(tokens, k=3).shape == (256, 256, 3)
 
 
