@@ -183,10 +183,7 @@ class ProgressiveTokenizer:
         return ImageTokens(
             codes=np.concatenate(codes).astype(np.int64),
             input_size=(SIZE, SIZE),
-            extra={
-                "processed": processed,
-                "stage_starts": list(STAGE_STARTS),
-            },  # where each coarser-to-finer stage begins
+            extra={"processed": processed, "stage_starts": list(STAGE_STARTS)},  # the strip's stage boundaries
         )
 
     def _checked_codes(self, tokens: ImageTokens, k: int | None) -> tuple[np.ndarray, int]:
