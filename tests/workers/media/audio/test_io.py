@@ -92,15 +92,17 @@ def test_sniff_format_known_headers() -> None:
         (lambda p: p.write_bytes(b"RIFF\x24\x00\x00\x00WAVE" + bytes(range(256)) * 4), "corrupt or truncated"),
         (lambda p: sf.write(str(p), np.zeros(16000, np.float32), 8000), "silent"),
         (lambda p: sf.write(str(p), tone(0.05, 8000), 8000), "at least 100 ms"),
+        (lambda p: sf.write(str(p), np.full(8000, np.nan, np.float32), 8000, subtype="FLOAT"), "non-finite"),
         (lambda p: sf.write(str(p), np.zeros((800, 9), np.float32), 8000), "9 channels"),
         (lambda p: sf.write(str(p), np.full(601 * 4000, 0.1, np.float32), 4000, subtype="PCM_U8"), "limit is 600 s"),
     ],
-    ids=["empty", "corrupt", "silent", "too-short", "too-many-channels", "too-long"],
+    ids=["empty", "corrupt", "silent", "too-short", "nan", "too-many-channels", "too-long"],
 )
 def test_hostile_files_are_refused_with_what_to_fix(
     tmp_path: Path, make: Callable[[Path], object], message: str
 ) -> None:
-    """Catches a crash, a hang or a silent success on an empty, corrupt, silent, tiny, many-channel or overlong file."""
+    """Catches a crash, a hang or a silent success on an empty, corrupt, silent, tiny, NaN, many-channel or overlong
+    file."""
     path = tmp_path / "bad.wav"
     make(path)
     with pytest.raises(MediaInputError, match=message):
