@@ -5,6 +5,7 @@ import {
   formatBits,
   formatEntropy,
   formatUtilisation,
+  frameKey,
   isMediaResult,
   positionForK,
   rateQualityPoints,
@@ -87,6 +88,15 @@ describe('audio tokens in time', () => {
     const phoneCells = stripCells(timedTokens(phones), 1, 200);
     expect(phoneCells.map((c) => c.label)).toEqual(['SIL', 'HH', 'AH', 'SIL']);
   });
+
+  it('colours a frame by all its codes', () => {
+    /** Catches Codec2 frames coloured by their first 1-bit field only (a two-colour strip). */
+    expect(frameKey([7])).toBe(7);
+    expect(frameKey([1, 5, 9])).not.toBe(frameKey([1, 5, 8]));
+    expect(frameKey([1, 5, 9])).toBe(frameKey([1, 5, 9]));
+    const keys = new Set(stripCells(timedTokens(codec2), 1, 1000).map((c) => c.code));
+    expect(keys.size).toBeGreaterThan(2);
+  });
 });
 
 describe('rates, bits and usage', () => {
@@ -99,9 +109,11 @@ describe('rates, bits and usage', () => {
 
   it('formats bitrates with SI prefixes', () => {
     /** Catches kibi prefixes (3200 bit/s shown as 3.13) or lost units. */
-    expect(formatBitrate(700)).toBe('700.00 bit/s');
-    expect(formatBitrate(3200)).toBe('3.20 kbit/s');
-    expect(formatBitrate(64000)).toBe('64.00 kbit/s');
+    expect(formatBitrate(700)).toBe('700 bit/s');
+    expect(formatBitrate(52.45)).toBe('52.5 bit/s');
+    expect(formatBitrate(3200)).toBe('3.2 kbit/s');
+    expect(formatBitrate(1733.3)).toBe('1.73 kbit/s');
+    expect(formatBitrate(128000)).toBe('128 kbit/s');
     expect(formatBitrate(1_411_200)).toBe('1.41 Mbit/s');
     expect(formatBitrate(0.5)).toBe('1 bit/s');
     expect(formatBitrate(null)).toBe('—');
@@ -110,7 +122,7 @@ describe('rates, bits and usage', () => {
   it('formats bits with their bytes', () => {
     /** Catches bits shown as bytes (8× off). */
     expect(formatBits(128)).toBe('128 bits (16 B)');
-    expect(formatBits(64000)).toBe('64.0 kbit (7.8 KB)');
+    expect(formatBits(64000)).toBe('64 kbit (7.8 KB)');
     expect(formatBits(undefined)).toBe('—');
   });
 

@@ -172,11 +172,21 @@ export function tokenAt(tokens: readonly TimedToken[], t: number): TimedToken | 
   return t < tokens[found].end ? tokens[found] : null;
 }
 
+/** One number standing for a frame's codes (the code itself for one codebook), so equal frames get one colour. */
+export function frameKey(codes: readonly number[]): number {
+  if (codes.length === 1) return codes[0];
+  let h = 17;
+  for (const c of codes) h = (Math.imul(h, 31) + c) | 0;
+  return h >>> 0;
+}
+
 export interface StripCell {
   start: number;
   end: number;
-  /** The first code (first codebook) of the first token in the cell: what its colour stands for. */
+  /** The first token's frame key (`frameKey`): what the cell's colour stands for. */
   code: number;
+  /** The first token's codes, one per codebook. */
+  codes: number[];
   count: number;
   label: string | null;
   first: number;
@@ -194,7 +204,7 @@ export function stripCells(tokens: readonly TimedToken[], duration: number, maxC
       last.count += 1;
       continue;
     }
-    cells.push({ start: t.start, end: t.end, code: t.codes[0], count: 1, label: t.label, first: t.index });
+    cells.push({ start: t.start, end: t.end, code: frameKey(t.codes), codes: t.codes, count: 1, label: t.label, first: t.index });
   }
   return cells;
 }
@@ -215,19 +225,19 @@ export function bitsPerToken(codebookSizes: readonly number[]): number {
 }
 
 function scaled(value: number, units: [number, string][], digits: number): string {
-  for (const [size, unit] of units) if (Math.abs(value) >= size) return `${(value / size).toFixed(digits)} ${unit}`;
+  for (const [size, unit] of units) if (Math.abs(value) >= size) return `${+(value / size).toPrecision(digits)} ${unit}`;
   const [, base] = units[units.length - 1];
   return `${value.toFixed(0)} ${base}`;
 }
 
-/** "700 bit/s", "3.20 kbit/s", "1.41 Mbit/s" (SI prefixes, as codec rates are quoted). */
+/** "700 bit/s", "3.2 kbit/s", "1.41 Mbit/s": three significant digits, SI prefixes (as codec rates are quoted). */
 export function formatBitrate(bps: number | null | undefined): string {
   if (bps === null || bps === undefined || !Number.isFinite(bps)) return '—';
   return scaled(bps, [
     [1e6, 'Mbit/s'],
     [1e3, 'kbit/s'],
     [1, 'bit/s'],
-  ], 2);
+  ], 3);
 }
 
 /** "2,048 bits (256 B)", "1.47 Mbit (184 KB)": a payload size in bits with its bytes. */
@@ -235,7 +245,7 @@ export function formatBits(bits: number | null | undefined): string {
   if (bits === null || bits === undefined || !Number.isFinite(bits)) return '—';
   const bytes = bits / 8;
   const b = bytes < 1024 ? `${Math.ceil(bytes)} B` : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1048576).toFixed(2)} MB`;
-  const main = bits < 1e4 ? `${Math.round(bits).toLocaleString('en-US')} bits` : scaled(bits, [[1e6, 'Mbit'], [1e3, 'kbit']], 1);
+  const main = bits < 1e4 ? `${Math.round(bits).toLocaleString('en-US')} bits` : scaled(bits, [[1e6, 'Mbit'], [1e3, 'kbit']], 3);
   return `${main} (${b})`;
 }
 

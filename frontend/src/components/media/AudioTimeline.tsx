@@ -3,6 +3,31 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { codeColour, formatSeconds, stripCells, timedTokens, tokenAt, type MediaResult, type MediaTokenizerResult, type TimedToken } from '../../lib/media';
 
+/** The artifact loaded whole into a blob URL: the artifact endpoint answers without byte ranges, and Chromium cannot
+ * seek a streamed <audio> whose server ignores Range (the A/B switch and click-to-seek need seeking). */
+function useBlobUrl(url: string | null): string | undefined {
+  const [blobUrl, setBlobUrl] = useState<{ from: string; url: string } | null>(null);
+  useEffect(() => {
+    if (!url) return;
+    const ctrl = new AbortController();
+    let made: string | null = null;
+    fetch(url, { credentials: 'include', signal: ctrl.signal })
+      .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .then((blob) => {
+        made = URL.createObjectURL(blob);
+        setBlobUrl({ from: url, url: made });
+      })
+      .catch(() => {
+        if (!ctrl.signal.aborted) setBlobUrl({ from: url, url }); // fall back to streaming it
+      });
+    return () => {
+      ctrl.abort();
+      if (made) URL.revokeObjectURL(made);
+    };
+  }, [url]);
+  return blobUrl && blobUrl.from === url ? blobUrl.url : undefined;
+}
+
 const STRIP_W = 1000; // SVG user units across the clip
 const MAX_CELLS = 1000;
 
@@ -27,8 +52,8 @@ function TokenTrack({ tok, tokens, duration }: { tok: MediaTokenizerResult; toke
         <rect key={c.first} x={x(c.start)} width={Math.max(0.6, x(c.end) - x(c.start) - (labelled ? 0.6 : 0))} y={0} height={24} fill={codeColour(c.code, 0.85)}>
           <title>
             {c.count > 1
-              ? `${c.count} tokens from ${formatSeconds(c.start)} to ${formatSeconds(c.end)} (first: code ${c.code})`
-              : `token ${c.first + 1}${c.label ? ` “${c.label}”` : ''}: code ${c.code}, ${formatSeconds(c.start)}–${formatSeconds(c.end)}`}
+              ? `${c.count} tokens from ${formatSeconds(c.start)} to ${formatSeconds(c.end)} (first: ${c.codes.join('·')})`
+              : `token ${c.first + 1}${c.label ? ` “${c.label}”` : ''}: ${c.codes.length > 1 ? 'codes' : 'code'} ${c.codes.join('·')}, ${formatSeconds(c.start)}–${formatSeconds(c.end)}`}
           </title>
         </rect>
       ))}
@@ -70,6 +95,10 @@ export function AudioTimeline({ result, tokenizers, artifact }: Props) {
   const laneRef = useRef<HTMLDivElement>(null);
   const tracks = useMemo(() => tokenizers.filter((t) => !t.error).map((t) => ({ tok: t, tokens: timedTokens(t) })), [tokenizers]);
   const bTok = decoded.find((t) => t.id === bId) ?? decoded[0];
+  const aUrl = artifact(result.original.artifact);
+  const bUrl = bTok?.reconstruction ? artifact(bTok.reconstruction.artifact) : null;
+  const aSrc = useBlobUrl(aUrl);
+  const bSrc = useBlobUrl(bUrl);
   const active = () => (side === 'A' ? aRef.current : bRef.current);
 
   // The playhead follows the playing element every frame (a style write, not a React render); the token readout
@@ -173,8 +202,8 @@ export function AudioTimeline({ result, tokenizers, artifact }: Props) {
         <span className="mono small" data-testid="media-time">
           {formatSeconds(time)} / {formatSeconds(duration)}
         </span>
-        <audio ref={aRef} src={artifact(result.original.artifact)} preload="auto" data-testid="media-audio-a" {...events('A')} />
-        {bTok?.reconstruction && <audio key={bTok.id} ref={bRef} src={artifact(bTok.reconstruction.artifact)} preload="auto" data-testid="media-audio-b" {...events('B')} />}
+        <audio ref={aRef} src={aSrc} preload="auto" data-artifact={aUrl} data-testid="media-audio-a" {...events('A')} />
+        {bUrl && <audio key={bUrl} ref={bRef} src={bSrc} preload="auto" data-artifact={bUrl} data-testid="media-audio-b" {...events('B')} />}
       </div>
       <div
         className="media-stack"
@@ -191,7 +220,7 @@ export function AudioTimeline({ result, tokenizers, artifact }: Props) {
           <div className="media-row">
             <span className="media-row-label">
               Spectrogram
-              <span className="muted small"> 0–{(result.spectrogram.max_hz / 1000).toFixed(1)} kHz</span>
+              <span className="muted small media-row-now">0–{(result.spectrogram.max_hz / 1000).toFixed(1)} kHz</span>
             </span>
             <div className="media-row-body">
               <img src={artifact(result.spectrogram.artifact)} alt="Spectrogram" className="media-spectrogram" data-testid="media-spectrogram" />
@@ -205,7 +234,7 @@ export function AudioTimeline({ result, tokenizers, artifact }: Props) {
               <span className="media-row-label" title={tok.codes_truncated ? `${tok.description} The result keeps the first ${tokens.length.toLocaleString('en-US')} tokens (to ${formatSeconds(tokens[tokens.length - 1]?.end)}); the npz export has all.` : tok.description}>
                 {tok.label}
                 {tok.codes_truncated && <span className="muted small"> (first {formatSeconds(tokens[tokens.length - 1]?.end)})</span>}
-                <span className="muted small mono" data-testid="media-now-token">
+                <span className="muted small mono media-row-now" data-testid="media-now-token">
                   {now ? ` ${now.label ?? now.codes.join('·')}` : ' –'}
                 </span>
               </span>

@@ -66,7 +66,6 @@ export function ImageTokenizerView({ tok, originalUrl, artifact, colour }: Props
   const stops = sliderStops(tok.reconstructions);
   const [position, setPosition] = useState(() => positionForK(stops, Number.POSITIVE_INFINITY));
   const current = stopAt(stops, position);
-  const codebook = tok.codebook_sizes[0];
   const psnr = stops.filter((s) => s.psnr !== null).map((s) => ({ x: s.k, y: s.psnr as number }));
   const ssim = stops.filter((s) => s.ssim !== null).map((s) => ({ x: s.k, y: s.ssim as number }));
   const perToken = bitsPerToken(tok.codebook_sizes);
@@ -121,7 +120,7 @@ export function ImageTokenizerView({ tok, originalUrl, artifact, colour }: Props
             <XYChart series={[{ name: 'SSIM', colour, points: ssim }]} caption="SSIM against k" xLabel="k (tokens)" yLabel="SSIM" xLog markerX={current?.k} testId="media-ssim-chart" width={300} height={170} />
           </>
         )}
-        <CodebookUsageView usage={tok.usage} codebookSize={codebook} colour={colour} />
+        <CodebookUsageView usage={tok.usage} codebookSizes={tok.codebook_sizes} colour={colour} />
       </div>
     </div>
   );

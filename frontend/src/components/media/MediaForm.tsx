@@ -5,6 +5,9 @@ import { formatBytes } from '../../lib/format';
 import type { MediaModality } from '../../lib/media';
 import { MEDIA_LIMITS, guessModality, parseKs, type MediaTokenizeOptions, type MediaTokenizerEntry } from '../../lib/mediaApi';
 
+/** Installed, or named by a checkpoint reference (whether that one is installed depends on the ref). */
+export const selectable = (e: MediaTokenizerEntry) => e.status.installed || e.needs_ref;
+
 export interface MediaFormValue {
   file: File | null;
   chosen: Record<string, { ref: string }>;
@@ -22,7 +25,7 @@ export function mediaFormOptions(form: MediaFormValue, entries: readonly MediaTo
   if (!form.file) return { error: 'Choose an image or an audio file.' };
   if (form.file.size > MEDIA_LIMITS.uploadBytes) return { error: `The file is ${formatBytes(form.file.size)}; uploads are limited to ${formatBytes(MEDIA_LIMITS.uploadBytes)}.` };
   const modality = guessModality(form.file);
-  const picked = entries.filter((e) => form.chosen[e.id] && e.status.installed && (!modality || e.modality === modality));
+  const picked = entries.filter((e) => form.chosen[e.id] && selectable(e) && (!modality || e.modality === modality));
   if (!picked.length) return { error: 'Choose at least one installed tokenizer for this file.' };
   if (picked.length > MEDIA_LIMITS.tokenizersPerJob) return { error: `Choose at most ${MEDIA_LIMITS.tokenizersPerJob} tokenizers for one run.` };
   const missingRef = picked.find((e) => e.needs_ref && !form.chosen[e.id].ref.trim());
@@ -51,9 +54,9 @@ function TokenizerOption({ entry, choice, onChange }: { entry: MediaTokenizerEnt
   const installed = entry.status.installed;
   const listId = `refs-${entry.id.replace(/[^a-z0-9]/gi, '-')}`;
   return (
-    <div className={`media-option${installed ? '' : ' is-missing'}`} data-testid="media-tokenizer-option" data-tokenizer-id={entry.id} data-installed={installed}>
+    <div className={`media-option${selectable(entry) ? '' : ' is-missing'}${!installed && entry.needs_ref ? ' needs-ref' : ''}`} data-testid="media-tokenizer-option" data-tokenizer-id={entry.id} data-installed={installed}>
       <label className="media-option-head">
-        <input type="checkbox" checked={!!choice} disabled={!installed} onChange={(e) => onChange(e.target.checked ? { ref: entry.example_refs[0] ?? '' } : undefined)} data-testid="media-tokenizer-check" value={entry.id} />
+        <input type="checkbox" checked={!!choice} disabled={!selectable(entry)} onChange={(e) => onChange(e.target.checked ? { ref: entry.example_refs[0] ?? '' } : undefined)} data-testid="media-tokenizer-check" value={entry.id} />
         <strong>{entry.label}</strong>
         <span className="badge">{entry.family}</span>
         <span className="muted small">
@@ -64,10 +67,16 @@ function TokenizerOption({ entry, choice, onChange }: { entry: MediaTokenizerEnt
       <div className="muted small media-option-desc">{entry.description}</div>
       {!installed && (
         <div className="small media-install" data-testid="media-install-hint">
-          Not installed{entry.status.detail ? `: ${entry.status.detail}` : ''}.{entry.status.install && <> Install: <code>{entry.status.install}</code></>}
+          Not installed{entry.status.detail ? `: ${entry.status.detail}` : ''}.
+          {entry.status.install && (
+            <details>
+              <summary>How to install</summary>
+              <code>{entry.status.install}</code>
+            </details>
+          )}
         </div>
       )}
-      {installed && entry.needs_ref && choice && (
+      {entry.needs_ref && choice && (
         <label className="field-inline small media-ref">
           Checkpoint (hub id or allowed folder){' '}
           <input className="input" list={listId} value={choice.ref} onChange={(e) => onChange({ ref: e.target.value })} placeholder={entry.example_refs[0] ?? 'org/model'} data-testid="media-tokenizer-ref" />

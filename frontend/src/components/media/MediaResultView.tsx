@@ -211,7 +211,7 @@ function AudioNumbers({ tok, colour }: { tok: MediaTokenizerResult; colour: stri
         <Figure label="SNR" value={tok.has_decoder ? dB(r?.snr_db) : 'no decoder'} sub={r ? `mel distance ${num(r.mel_distance, 3)}` : undefined} />
         <Figure label="PESQ / STOI" value={`${num(r?.pesq, 2)} / ${num(r?.stoi, 3)}`} sub="where the rates allow" />
       </div>
-      <CodebookUsageView usage={tok.usage} codebookSize={tok.codebook_sizes[0]} colour={colour} />
+      <CodebookUsageView usage={tok.usage} codebookSizes={tok.codebook_sizes} colour={colour} />
     </div>
   );
 }

@@ -69,7 +69,13 @@ function extent(values: number[], log: boolean): [number, number] {
   return [lo - pad, hi + pad];
 }
 
-const shortNum = (v: number) => (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-2 && v !== 0) ? v.toExponential(0) : String(+v.toPrecision(3)));
+const shortNum = (v: number) => {
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${+(v / 1e6).toPrecision(3)}M`;
+  if (a >= 1e4) return `${+(v / 1e3).toPrecision(3)}k`;
+  if (a < 1e-2 && v !== 0) return v.toExponential(0);
+  return String(+v.toPrecision(3));
+};
 
 export function XYChart({ series, caption, xLabel, yLabel, xLog, yLog, formatX = shortNum, formatY = shortNum, markerX, width = 360, height = 200, testId, legend, empty }: Props) {
   const all = series.flatMap((s) => s.points);
@@ -99,7 +105,7 @@ export function XYChart({ series, caption, xLabel, yLabel, xLog, yLog, formatX =
       {all.length === 0 ? (
         <div className="mini-chart-empty muted small">{empty ?? 'Nothing to plot.'}</div>
       ) : (
-        <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={typeof caption === 'string' ? caption : `${yLabel} against ${xLabel}`}>
+        <svg viewBox={`0 0 ${width} ${height}`} style={{ width, maxWidth: '100%' }} role="img" aria-label={typeof caption === 'string' ? caption : `${yLabel} against ${xLabel}`}>
           {ticks(y0, y1, !!yLog).map((v) => (
             <g key={`y${v}`}>
               <line className="chart-grid" x1={PAD.left} x2={width - PAD.right} y1={sy(v)} y2={sy(v)} />
