@@ -24,7 +24,8 @@ def run_fresh(module: str, args: list[str], payload: np.ndarray, *, timeout_s: f
     """``python -m module *args`` with ``payload`` as .npy on stdin; its stdout parsed as .npy (no pickle)."""
     buffer = io.BytesIO()
     np.save(buffer, payload, allow_pickle=False)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    path = [str(REPO_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     try:
         done = subprocess.run(
             [sys.executable, "-m", module, *args],
