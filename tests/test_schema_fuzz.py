@@ -51,6 +51,8 @@ EXPENSIVE = [
     "detection_text",
     "detection_dataset",
     "detection_frequency_tables_create",
+    "media_tokenize",
+    "media_codebooks_create",
 ]
 FUZZ_SETTINGS = settings(
     deadline=None,

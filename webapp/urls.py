@@ -21,7 +21,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("healthz", health, name="health"),
-    re_path(r"^api/(?P<path>.*)$", api_not_found, name="api-not-found"),
+    # (?s): a path with an encoded newline is still an API path (a JSON 404, not Django's HTML page).
+    re_path(r"^api/(?P<path>(?s:.*))$", api_not_found, name="api-not-found"),
     # Everything else is the single-page app (client-side routes: /, /results/<id>, /history, ...).
     re_path(r"^(?!api/|ws/|static/|admin/).*$", spa_index, name="spa"),
 ]

@@ -115,6 +115,8 @@ def _form_fields(request: Request) -> dict[str, Any]:
     """The request's fields as plain values (multipart sends lists as JSON strings); the file is not copied."""
     data: dict[str, Any] = {}
     fields: Any = request.data
+    if not hasattr(fields, "get"):
+        raise ApplicationError("Send a multipart form (with the file) or a JSON object (with upload_id).")
     for key in ("upload_id", "tokenizers", "ks", "max_seconds", "seed"):
         value = fields.get(key)
         if value is None or value == "":
