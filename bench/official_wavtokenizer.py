@@ -134,7 +134,7 @@ def random_official_checkpoint(
         # spread, so that most frames get a code of their own and the nearest-code search has to separate close
         # candidates (a random codebook would map every frame to a handful of codes).
         frames = model.feature_extractor.encodec.encoder(torch.from_numpy(clip)[None, None])[0].T
-        spread = frames.std(dim=0, keepdim=True) + 1e-6
+        spread = frames.std(dim=0, correction=0, keepdim=True) + 1e-3 * frames.abs().mean()  # 1 frame: std 0
         for layer in model.feature_extractor.encodec.quantizer.vq.layers:
             book = layer._codebook
             picks = torch.randint(0, frames.shape[0], (book.embed.shape[0],))
