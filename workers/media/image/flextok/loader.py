@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workers.media.image.flextok.config import (
     FlexTokConfigError,
     config_from_metadata,
     read_config_json,
 )
+
+if TYPE_CHECKING:
+    from workers.media.image.flextok.model import FlexTok
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -166,7 +169,7 @@ def check_tensors(expected: dict[str, Any], found: dict[str, tuple[str, list[int
         raise FlexTokConfigError(f"{name} does not match its config: " + "; ".join(problems))
 
 
-def load_flextok(folder: Path) -> tuple[Any, dict[str, Any]]:
+def load_flextok(folder: Path) -> tuple[FlexTok, dict[str, Any]]:
     """(our FlexTok module with the checkpoint's weights, the parsed config)."""
     import torch
     from safetensors.torch import load_file

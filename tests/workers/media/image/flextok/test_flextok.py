@@ -19,8 +19,8 @@ from safetensors.torch import load_file, save_file
 from workers.media.image.flextok import entries
 from workers.media.image.flextok.config import FlexTokConfigError
 from workers.media.image.flextok.loader import load_flextok
-from workers.media.image.flextok.model import SamplerSettings
-from workers.media.image.flextok.modules import FSQ
+from workers.media.image.flextok.model import FlexTok, SamplerSettings
+from workers.media.image.flextok.modules import FSQ, Registers1D
 from workers.media.image.flextok.tiny import LEVELS, write_tiny_checkpoint
 from workers.media.image.flextok.tokenizer import load_tokenizer
 from workers.media.types import ImageTokenizer, MediaInputError
@@ -34,7 +34,7 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def model(checkpoint: Path) -> torch.nn.Module:
+def model(checkpoint: Path) -> FlexTok:
     return load_flextok(checkpoint)[0]
 
 
@@ -52,7 +52,7 @@ def image(seed: int = 0, side: int = 32) -> torch.Tensor:
     return torch.rand(1, 3, side, side, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
-def test_every_weight_in_the_file_lands_in_its_parameter(checkpoint: Path, model: torch.nn.Module) -> None:
+def test_every_weight_in_the_file_lands_in_its_parameter(checkpoint: Path, model: FlexTok) -> None:
     """Catches a loader that builds the structure but leaves a parameter at its init or loads it under another key."""
     stored = load_file(str(checkpoint / "model.safetensors"))
     loaded = model.state_dict()
@@ -140,11 +140,13 @@ def test_fsq_ids_round_trip_over_the_whole_codebook() -> None:
     assert fsq.quantize(torch.zeros(6)).tolist() == [0.0] * 6
 
 
-def test_tokens_are_a_nested_prefix(model: torch.nn.Module) -> None:
+def test_tokens_are_a_nested_prefix(model: FlexTok) -> None:
     """Catches a full (non-causal) register mask: token i must not depend on registers after i, so a prefix of
     k tokens is the same whatever comes after it."""
     tokens = model.tokenize(image())
-    registers = model.encoder.module_dict["enc_register_module"].registers
+    module = model.encoder.module_dict["enc_register_module"]
+    assert isinstance(module, Registers1D)
+    registers = module.registers
     saved = registers.detach().clone()
     with torch.no_grad():
         registers[4:] += torch.randn(registers[4:].shape, generator=torch.Generator().manual_seed(1))
@@ -156,7 +158,7 @@ def test_tokens_are_a_nested_prefix(model: torch.nn.Module) -> None:
     assert not torch.equal(changed[:, 4:], tokens[:, 4:])
 
 
-def test_decoding_is_seeded_and_reads_only_the_first_k_tokens(model: torch.nn.Module) -> None:
+def test_decoding_is_seeded_and_reads_only_the_first_k_tokens(model: FlexTok) -> None:
     """Catches an unseeded sampler, a seed that is ignored, and a decoder that reads tokens past k."""
     tokens = model.tokenize(image())
     other = tokens.clone()
