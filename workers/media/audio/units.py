@@ -18,6 +18,7 @@ of its float32 samples.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,8 @@ from workers.media.codebook_file import read_codebook, require_array, require_in
 from workers.media.types import AudioTokens, MediaInputError, MediaTokenizerInfo
 
 KIND = "audio-kmeans-mel"
-ID_PREFIX = "audio/kmeans-mel-"
+ID_PREFIX = "audio/kmeans-mel-"  # the shipped codebooks; a team codebook gets the app's id (audio/codebook-<job>)
+ID_PATTERN = re.compile(r"audio/[A-Za-z0-9._-]{1,100}")
 N_MELS = 40
 DEFAULT_SAMPLE_RATE = 16000
 MAX_TRAINING_FRAMES = 200_000  # about 33 minutes of audio; more is subsampled (seeded)
@@ -194,8 +196,8 @@ class MelUnitsTokenizer:
         if np.any(self.std <= 0):
             raise MediaInputError(f"{path.name}: the codebook's std must be positive.")
         name = tokenizer_id or str(params.get("tokenizer_id", ""))
-        if not name.startswith(ID_PREFIX):
-            raise MediaInputError(f"{path.name}: a mel-units tokenizer id must start with {ID_PREFIX!r}, not {name!r}.")
+        if not ID_PATTERN.fullmatch(name):
+            raise MediaInputError(f"{path.name}: {name!r} is not an audio tokenizer id (audio/<letters, digits, ._->).")
         summary = str(self.header["training"].get("summary", "data named in the codebook file"))
         self.info = make_info(name, k, self.sample_rate, summary)
 
@@ -260,5 +262,5 @@ def griffin_lim(magnitude: np.ndarray, *, win: int, hop: int, n_fft: int) -> np.
 
 def load_codebook_tokenizer(path: str | Path, *, tokenizer_id: str | None = None) -> MelUnitsTokenizer:
     """The tokenizer of a codebook file written by ``train_mel_units``; ``tokenizer_id`` (e.g. a team codebook's
-    catalogue id, starting with ID_PREFIX) overrides the one the file records."""
+    catalogue id) overrides the one the file records."""
     return MelUnitsTokenizer(Path(path), tokenizer_id=tokenizer_id)

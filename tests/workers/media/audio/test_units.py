@@ -91,7 +91,7 @@ def test_training_on_too_little_audio_is_refused(tmp_path: Path) -> None:
 
 def test_a_codebook_of_another_kind_or_shape_is_refused(tmp_path: Path, default_codebooks: list[Path]) -> None:
     """Catches loading any codebook file as mel units (an image codebook, or one whose arrays disagree with its
-    params, would give nonsense tokens or crash), and a file claiming another tokenizer's id."""
+    params, would give nonsense tokens or crash), and an id outside the audio namespace."""
     centroids = np.zeros((4, 192), np.float32)
     save_codebook(tmp_path / "image.npz", kind="image-kmeans-patch", params={}, training={}, arrays={"c": centroids})
     with pytest.raises(MediaInputError, match="not a audio-kmeans-mel codebook"):
@@ -101,5 +101,7 @@ def test_a_codebook_of_another_kind_or_shape_is_refused(tmp_path: Path, default_
     save_codebook(tmp_path / "cut.npz", kind=units.KIND, params=header["params"], training={}, arrays=arrays)
     with pytest.raises(MediaInputError, match="shape"):
         units.load_codebook_tokenizer(tmp_path / "cut.npz")
-    with pytest.raises(MediaInputError, match="must start with"):
-        units.load_codebook_tokenizer(default_codebooks[0], tokenizer_id="audio/mulaw-8bit")
+    with pytest.raises(MediaInputError, match="not an audio tokenizer id"):
+        units.load_codebook_tokenizer(default_codebooks[0], tokenizer_id="image/kmeans-patch-256")
+    team = units.load_codebook_tokenizer(default_codebooks[0], tokenizer_id="audio/codebook-1234")
+    assert team.info.id == "audio/codebook-1234"
