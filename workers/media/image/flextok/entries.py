@@ -23,9 +23,9 @@ EXAMPLE_REFS = (
 )
 INSTALL = (
     "On a machine with the Hugging Face hub, `huggingface-cli download {ref} config.json model.safetensors` (and "
-    "`huggingface-cli download EPFL-VILAB/flextok_vae_c16 config.json`, the VAE config its hf_hub_path names) puts it "
-    "in the server's cache; or copy those files into a folder under an allowed model root "
-    "(TOKENSCOPE_ALLOWED_MODEL_ROOTS) and give that folder. Safetensors only; about 1.7 GB for d18_d28."
+    "the config.json of the VAE repository its config names in vae.hf_hub_path, e.g. EPFL-VILAB/flextok_vae_c16) puts "
+    "it in the server's cache; or copy those files into a folder under an allowed model root "
+    "(TOKENSCOPE_ALLOWED_MODEL_ROOTS) and give that folder. Safetensors only."
 )
 
 

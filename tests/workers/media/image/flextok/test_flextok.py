@@ -126,6 +126,29 @@ def test_absurd_sizes_are_refused_before_anything_is_built(copy: Path) -> None:
         load_flextok(copy)
 
 
+def test_a_config_embedded_in_the_safetensors_header_loads(copy: Path) -> None:
+    """Catches a loader that only knows config.json: the official save_safetensors puts the config, each part as a
+    Python literal, in the file's metadata."""
+    config = json.loads((copy / "config.json").read_text())
+    (copy / "config.json").unlink()
+    state = load_file(str(copy / "model.safetensors"))
+    save_file(state, str(copy / "model.safetensors"), metadata={k: repr(v) for k, v in config.items()})
+    loaded, parsed = load_flextok(copy)
+    assert parsed["regularizer"]["levels"] == LEVELS
+    assert torch.equal(loaded.state_dict()["vae.vae.quant_conv.weight"], state["vae.vae.quant_conv.weight"])
+
+
+def test_a_vae_folder_outside_the_checkpoint_is_refused(copy: Path, tmp_path: Path) -> None:
+    """Catches hf_hub_path being used to read an arbitrary folder of the server."""
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(copy / "vae", elsewhere)
+    config = json.loads((copy / "config.json").read_text())
+    config["vae"]["hf_hub_path"] = str(elsewhere)
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(FlexTokConfigError, match="outside the checkpoint folder"):
+        load_flextok(copy)
+
+
 def test_fsq_ids_round_trip_over_the_whole_codebook() -> None:
     """Catches a wrong mixed-radix basis or level offset: every one of the 64,000 ids must map back to itself."""
     fsq = FSQ("z", "q", "t", levels=LEVELS)
