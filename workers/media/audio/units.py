@@ -34,7 +34,8 @@ KIND = "audio-kmeans-mel"
 ID_PREFIX = "audio/kmeans-mel-"  # the shipped codebooks; a team codebook gets the app's id (audio/codebook-<job>)
 ID_PATTERN = re.compile(r"audio/[A-Za-z0-9._-]{1,100}")
 N_MELS = 40
-DEFAULT_SAMPLE_RATE = 16000
+MAX_SAMPLE_RATE = 16000  # the rate a codebook is trained at: its clips' lowest rate, at most this
+MIN_STD = 0.1  # per-band floor of the standardisation (natural-log units): a near-constant band cannot dominate
 MAX_TRAINING_FRAMES = 200_000  # about 33 minutes of audio; more is subsampled (seeded)
 MIN_K, MAX_K = 2, 4096
 GRIFFIN_LIM_ITERATIONS = 32
@@ -90,7 +91,7 @@ def train_mel_units(
     k: int,
     seed: int,
     out_path: Path,
-    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    sample_rate: int | None = None,
     tokenizer_id: str | None = None,
     training_summary: str | None = None,
     report: Report | None = None,
@@ -102,6 +103,8 @@ def train_mel_units(
         raise MediaInputError(f"k must be in {MIN_K}..{MAX_K}; it was {k}.")
     if not clips:
         raise MediaInputError("Training k-means units needs at least one clip.")
+    # The clips' lowest rate: above it some clips have no energy, and those bands would only measure that.
+    sample_rate = sample_rate or min(MAX_SAMPLE_RATE, *(c.sample_rate for c in clips))
     say = report or (lambda _progress, _message: None)
     say(0.0, f"log-mel features of {len(clips)} clips")
     feats = np.concatenate(
@@ -115,7 +118,7 @@ def train_mel_units(
     if feats.shape[0] > MAX_TRAINING_FRAMES:
         feats = feats[np.sort(rng.choice(feats.shape[0], MAX_TRAINING_FRAMES, replace=False))]
     mean = feats.mean(axis=0)
-    std = np.maximum(feats.std(axis=0), 1e-3)
+    std = np.maximum(feats.std(axis=0), MIN_STD)
     say(0.3, f"k-means with k={k} on {feats.shape[0]} frames")
     model = KMeans(n_clusters=k, n_init=1, random_state=seed, max_iter=100).fit((feats - mean) / std)
     save_codebook(

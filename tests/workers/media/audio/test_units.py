@@ -12,6 +12,7 @@ import pytest
 from tests.workers.media.audio.speech import codec2_speech
 from workers.media.audio import units
 from workers.media.audio.features import log_mel
+from workers.media.audio.io import resample
 from workers.media.audio.metrics import reconstruction_metrics
 from workers.media.codebook_file import read_codebook, save_codebook
 from workers.media.types import AudioTokenizer, AudioTokens, MediaInputError
@@ -80,6 +81,15 @@ def test_decoder_renders_the_centroids_at_their_level(default_codebooks: list[Pa
     wanted = tokenizer.centroids[tokens.codes[0]] * tokenizer.std + tokenizer.mean
     rendered = log_mel(tokenizer.decode(tokens), 8000).astype(np.float64)[: len(wanted)]
     assert np.mean(np.abs(rendered - wanted)) * 10 / np.log(10) < 1.5
+
+
+def test_training_rate_is_the_clips_lowest_at_most_16k(tmp_path: Path) -> None:
+    """Catches training 8 kHz speech at 16 kHz: the empty 4-8 kHz bands would then decide every wideband token."""
+    speech8 = units.TrainingClip(name="a", wave=codec2_speech(), sample_rate=8000)
+    speech44 = units.TrainingClip(name="b", wave=resample(codec2_speech("hts2a.raw"), 8000, 44100), sample_rate=44100)
+    for clips, rate in (([speech8, speech44], 8000), ([speech44], 16000)):
+        path = units.train_mel_units(clips, k=8, seed=0, out_path=tmp_path / f"{rate}.npz")
+        assert units.load_codebook_tokenizer(path).sample_rate == rate
 
 
 def test_training_on_too_little_audio_is_refused(tmp_path: Path) -> None:
