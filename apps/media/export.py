@@ -1,5 +1,5 @@
-"""The NumPy export of a media job (``GET /api/v1/jobs/<id>/export/?format=npz``): every tokenizer's codes as int64
-arrays (``codes/<tokenizer id>``, all of them, also where the stored result keeps only the first 100,000) and the
+"""The NumPy export of a media job (``GET /api/v1/jobs/<id>/export/?format=npz``): every tokenizer's codes as integer
+arrays (the smallest signed type that holds them) (``codes/<tokenizer id>``, all of them, also where the stored result keeps only the first 100,000) and the
 manifest as a JSON string (``manifest``). No pickles: ``np.load(path, allow_pickle=False)`` reads it."""
 
 from __future__ import annotations

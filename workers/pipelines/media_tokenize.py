@@ -185,9 +185,17 @@ def _prefix_ks(requested: Sequence[int] | None, n_tokens: int) -> list[int]:
 
 
 def run_image_tokenizer(
-    tokenizer: Any, image: np.ndarray, *, ks: Sequence[int] | None, seed: int, artifact_dir: Path, slug: str
+    tokenizer: Any,
+    image: np.ndarray,
+    *,
+    ks: Sequence[int] | None,
+    seed: int,
+    artifact_dir: Path,
+    slug: str,
+    contributions: bool = True,
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """One image tokenizer's part of the result, and all its codes."""
+    """One image tokenizer's part of the result, and all its codes; ``contributions``: the per-token PSNR gains
+    (one decode per prefix) of short classical strips."""
     from workers.media.image.io import write_png
     from workers.media.image.metrics import psnr, ssim
 
@@ -230,7 +238,8 @@ def run_image_tokenizer(
                 }
             )
         if (
-            codes.ndim == 1
+            contributions
+            and codes.ndim == 1
             and info.family == "classical"
             and n_tokens <= MAX_CONTRIBUTION_TOKENS
             and reference is not None
@@ -425,7 +434,7 @@ def run(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
 def manifest_parameters(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Everything that decides the result, without server paths (a codebook is named by its id)."""
     tokenizers = [{"id": item["id"], "ref": item.get("ref")} for item in inputs["tokenizers"]]
-    keys = ("modality", "ks", "max_seconds", "max_pixels", "seed")
+    keys = ("modality", "ks", "max_seconds", "max_pixels", "seed", "contributions")
     return {"tokenizers": tokenizers, **{key: inputs.get(key) for key in keys if key in inputs}}
 
 
@@ -447,7 +456,13 @@ def _run_one(
         slug = artifact_slug(selection.id)
         if modality == "image":
             measured, codes = run_image_tokenizer(
-                tokenizer, media, ks=inputs.get("ks"), seed=seed, artifact_dir=artifact_dir, slug=slug
+                tokenizer,
+                media,
+                ks=inputs.get("ks"),
+                seed=seed,
+                artifact_dir=artifact_dir,
+                slug=slug,
+                contributions=bool(inputs.get("contributions", True)),
             )
         else:
             measured, codes = run_audio_tokenizer(
@@ -463,11 +478,20 @@ def _run_one(
 
 
 def _write_codes(path: Path, codes: Mapping[str, np.ndarray], manifest: Mapping[str, Any]) -> None:
-    """All codes of every tokenizer (``codes/<id>``, int64) and the manifest as a JSON string; no pickles."""
+    """All codes of every tokenizer (``codes/<id>``, the smallest signed integer type that holds them) and the
+    manifest as a JSON string; no pickles. Uncompressed: zlib on a 60 s mu-law strip cost more than the tokenizer."""
     import json
 
-    arrays = {f"codes/{key}": np.asarray(value, dtype=np.int64) for key, value in codes.items()}
+    arrays = {f"codes/{key}": _compact(np.asarray(value)) for key, value in codes.items()}
     arrays["manifest"] = np.asarray(json.dumps(manifest, ensure_ascii=False))
     partial = path.with_suffix(".partial.npz")
-    np.savez_compressed(partial, **arrays)  # type: ignore[arg-type]
+    np.savez(partial, **arrays)  # type: ignore[arg-type]
     partial.replace(path)
+
+
+def _compact(codes: np.ndarray) -> np.ndarray:
+    top = int(np.abs(codes).max()) if codes.size else 0
+    for dtype in (np.int16, np.int32):
+        if top <= np.iinfo(dtype).max:
+            return codes.astype(dtype)
+    return codes.astype(np.int64)
