@@ -63,12 +63,14 @@ def profile(args: argparse.Namespace, tmp: Path, redis_url: str) -> None:
         DATABASE_URL=f"sqlite:///{tmp}/profile.sqlite3",
         MEDIA_ROOT=str(tmp / "media"),
         LOG_LEVEL="WARNING",
+        ALLOWED_HOSTS="127.0.0.1,testserver",  # the test client's and the ASGI test client's host names
     )
     import django
 
     django.setup()
+    from asgiref.sync import async_to_sync
     from django.core.management import call_command
-    from django.test import Client
+    from django.test import AsyncClient, Client
 
     from apps.accounts.services import api_token_create, team_create
     from apps.core.fast_json import dumps
@@ -95,6 +97,17 @@ def profile(args: argparse.Namespace, tmp: Path, redis_url: str) -> None:
         response = client.post("/api/v1/tokenize/", body, content_type="application/json")
         assert response.status_code == 201, response.content[:300]
 
+    # Through Django's ASGI handler, as the server runs it: each request in its own context and thread, so per-context
+    # state (cache clients, database connections) is not reused between requests there, unlike with the test client.
+    asgi_client = AsyncClient()  # host "testserver": see ALLOWED_HOSTS above
+    asgi_post = async_to_sync(asgi_client.post)
+
+    def post_asgi() -> None:
+        response = asgi_post(
+            "/api/v1/tokenize/", body, content_type="application/json", headers={"Authorization": f"Token {key}"}
+        )
+        assert response.status_code == 201, response.content[:300]
+
     if args.upload:
         profile_upload(client, text, args)
         return
@@ -115,9 +128,12 @@ def profile(args: argparse.Namespace, tmp: Path, redis_url: str) -> None:
         ),
         "JobSerializer(job).data": lambda: JobSerializer(job).data,
         "whole request (test client, no HTTP)": post,
+        "whole request (ASGI handler, no HTTP)": post_asgi,
     }
     print(f"{args.size} bytes, {len(result['results'][0]['tokens']['ids'])} tokens, result {len(dumps(result))} B")
-    print(f"  load average (1 min) {os.getloadavg()[0]:.1f}; per call: median wall ms, mean CPU ms ({args.repeats} calls)")
+    print(
+        f"  load average (1 min) {os.getloadavg()[0]:.1f}; per call: median wall ms, mean CPU ms ({args.repeats} calls)"
+    )
     for name, fn in stages.items():
         wall, cpu = median_ms(fn, args.repeats)
         print(f"  {name:45s} {wall:8.3f} ms wall {cpu:8.3f} ms CPU")
