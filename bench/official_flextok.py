@@ -123,7 +123,7 @@ def compare(official_cls: Any, name: str, sizes: dict[str, Any], side: int, late
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_tiny_checkpoint(Path(tmp) / "ckpt", seed=7, **sizes)
-        ours, _ = load_flextok(folder)
+        ours = load_flextok(folder)[0]
         official = load_official(official_cls, folder)
         with torch.no_grad():
             for index, image in enumerate(test_images(side)):

@@ -86,12 +86,13 @@ def read_config(folder: Path, metadata: dict[str, str]) -> dict[str, Any]:
     raise FlexTokConfigError(f"{folder.name} has no {CONFIG_FILE} and its {WEIGHTS_FILE} carries no config")
 
 
-def vae_architecture(folder: Path, vae_config: dict[str, Any]) -> dict[str, Any]:
+def vae_architecture(folder: Path, vae_config: dict[str, Any]) -> tuple[dict[str, Any], Path | None]:
     """The VAE's shape from its own diffusers config (``hf_hub_path``: a hub id, or a folder inside the checkpoint
-    folder), as extra keyword arguments for our StableDiffusionVAE; the base config when there is none."""
+    folder), as extra keyword arguments for our StableDiffusionVAE (the base config when there is none), and the
+    path of that config file."""
     hub_path = vae_config.get("hf_hub_path")
     if hub_path is None:
-        return {}
+        return {}, None
     if not isinstance(hub_path, str):
         raise FlexTokConfigError("vae.hf_hub_path must be a string")
     local = Path(hub_path) if Path(hub_path).is_absolute() else folder / hub_path
@@ -108,7 +109,7 @@ def vae_architecture(folder: Path, vae_config: dict[str, Any]) -> dict[str, Any]
         cfg = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FlexTokConfigError(f"the VAE's {CONFIG_FILE} is not JSON") from exc
-    return check_vae_config(cfg, vae_config)
+    return check_vae_config(cfg, vae_config), path
 
 
 def check_vae_config(cfg: Any, vae_config: dict[str, Any]) -> dict[str, Any]:
@@ -169,8 +170,8 @@ def check_tensors(expected: dict[str, Any], found: dict[str, tuple[str, list[int
         raise FlexTokConfigError(f"{name} does not match its config: " + "; ".join(problems))
 
 
-def load_flextok(folder: Path) -> tuple[FlexTok, dict[str, Any]]:
-    """(our FlexTok module with the checkpoint's weights, the parsed config)."""
+def load_flextok(folder: Path) -> tuple[FlexTok, dict[str, Any], list[Path]]:
+    """(our FlexTok module with the checkpoint's weights, the parsed config, the files it was built from)."""
     import torch
     from safetensors.torch import load_file
 
@@ -180,11 +181,12 @@ def load_flextok(folder: Path) -> tuple[FlexTok, dict[str, Any]]:
     weights = folder / WEIGHTS_FILE
     found, metadata = read_header(weights)
     config = read_config(folder, metadata)
-    vae_arch = vae_architecture(folder, config["vae"])
+    vae_arch, vae_config_file = vae_architecture(folder, config["vae"])
     with torch.device("meta"):
         skeleton = build_flextok(config, vae_architecture=vae_arch)
     check_tensors(skeleton.state_dict(), found, WEIGHTS_FILE)
     model = build_flextok(config, vae_architecture=vae_arch)
     state = {key: tensor.float() for key, tensor in load_file(str(weights)).items()}
     model.load_state_dict(state, strict=True)
-    return model.eval(), config
+    files = [p for p in (folder / CONFIG_FILE, weights, vae_config_file) if p is not None and p.is_file()]
+    return model.eval(), config, files

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +40,17 @@ def flextok_info(*, codebook_size: int = 64000, max_tokens: int = 256, image_siz
 
 
 class FlexTokTokenizer:
-    def __init__(self, model: Any, config: dict[str, Any], *, identity: str, steps: int, guidance_scale: float) -> None:
+    def __init__(
+        self, model: Any, config: dict[str, Any], *, source_files: list[Path], steps: int, guidance_scale: float
+    ) -> None:
         self.model = model
+        self.source_files = source_files  # the manifest records their sha256
         encoder = config["encoder"]["module_dict"]
         patch = encoder["enc_patch_emb"]["patch_sizes"][0]
         grid = encoder["enc_posemb_module"]["max_sizes"][0]
         self.latent_side = grid * patch
         self.image_size = self.latent_side * model.vae.downsample_factor
         self.steps, self.guidance_scale = steps, guidance_scale
-        self.identity = identity
         self.info = flextok_info(
             codebook_size=model.regularizer.codebook_size, max_tokens=model.max_tokens, image_size=self.image_size
         )
@@ -59,15 +60,18 @@ class FlexTokTokenizer:
 
         if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
             raise MediaInputError("FlexTok needs an RGB image (height x width x 3)")
-        square, processed = center_square(image, self.image_size)
+        square, processed = self.preprocess(image)
         pixels = torch.from_numpy(np.ascontiguousarray(square.transpose(2, 0, 1)))[None].float() * 2 - 1
         codes = self.model.tokenize(pixels)[0].numpy().astype(np.int64)
         extra = {
             "processed": processed,
             "decoder": {"steps": self.steps, "guidance_scale": self.guidance_scale, "norm_guidance": True},
-            "checkpoint": self.identity,
         }
         return ImageTokens(codes=codes, input_size=(self.image_size, self.image_size), extra=extra)
+
+    def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, str]:
+        """The image the codes describe (what reconstructions are compared with), and what was done to get it."""
+        return center_square(image, self.image_size)
 
     def decode(self, tokens: ImageTokens, *, k: int | None = None, seed: int = 0) -> np.ndarray:
         import torch
@@ -113,18 +117,9 @@ def load_tokenizer(
         raise MediaInputError("FlexTok needs a checkpoint: a hub id such as EPFL-VILAB/flextok_d18_d28_dfn or a folder")
     folder = resolve_folder(ref)
     try:
-        model, config = load_flextok(folder)
+        model, config, files = load_flextok(folder)
     except FlexTokConfigError as exc:
         raise MediaInputError(f"FlexTok checkpoint {Path(ref).name!r}: {exc}") from exc
     except OSError as exc:
         raise NotInstalledError(f"FlexTok checkpoint could not be read: {exc}") from exc
-    identity = f"{ref} sha256:{file_sha256(folder / 'model.safetensors')[:16]}"
-    return FlexTokTokenizer(model, config, identity=identity, steps=steps, guidance_scale=guidance_scale)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return FlexTokTokenizer(model, config, source_files=files, steps=steps, guidance_scale=guidance_scale)

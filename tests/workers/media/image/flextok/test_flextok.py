@@ -133,8 +133,9 @@ def test_a_config_embedded_in_the_safetensors_header_loads(copy: Path) -> None:
     (copy / "config.json").unlink()
     state = load_file(str(copy / "model.safetensors"))
     save_file(state, str(copy / "model.safetensors"), metadata={k: repr(v) for k, v in config.items()})
-    loaded, parsed = load_flextok(copy)
+    loaded, parsed, files = load_flextok(copy)
     assert parsed["regularizer"]["levels"] == LEVELS
+    assert [f.name for f in files] == ["model.safetensors", "config.json"]  # the weights, then the VAE's config
     assert torch.equal(loaded.state_dict()["vae.vae.quant_conv.weight"], state["vae.vae.quant_conv.weight"])
 
 
@@ -207,6 +208,8 @@ def test_the_product_tokenizer_follows_the_image_protocol(checkpoint: Path) -> N
     tokens = tokenizer.encode(picture)
     assert tokens.codes.shape == (8,) and tokens.input_size == (32, 32)
     assert "centre-cropped 45x30 to 30x30" in tokens.extra["processed"]
+    assert tokenizer.preprocess(picture)[0].shape == (32, 32, 3)  # the reference reconstructions are scored against
+    assert {f.name for f in tokenizer.source_files} == {"config.json", "model.safetensors"}
     decoded = tokenizer.decode(tokens, k=3, seed=4)
     assert decoded.shape == (32, 32, 3) and decoded.dtype == np.float32
     assert float(decoded.min()) >= 0.0 and float(decoded.max()) <= 1.0
