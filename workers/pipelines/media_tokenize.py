@@ -41,7 +41,7 @@ CODES_ARTIFACT = "codes.npz"
 CODEBOOK_LOADERS = {
     "kmeans-patch": "workers.media.image.kmeans:load_kmeans_tokenizer",
     "progressive": "workers.media.image.progressive:load_progressive_tokenizer",
-    "mel-units": "workers.media.audio.units:load_units_tokenizer",
+    "mel-units": "workers.media.audio.units:load_codebook_tokenizer",
 }
 _STOPS = ("SoftTimeLimitExceeded", "JobCancelled", "KeyboardInterrupt")
 
