@@ -1,7 +1,8 @@
 // The media endpoints (apps/media/api.py; docs/api.md "Media"). Jobs are followed through the jobs API.
 import { buildUrl, getTeam, send, request } from '../api/client';
+import type { components } from '../api/schema';
 import type { Job } from '../api/types';
-import type { MediaLayout, MediaModality } from './media';
+import type { MediaModality } from './media';
 
 /** The limits in docs/limits.md ("Media"), shown next to the upload; the server enforces them. */
 export const MEDIA_LIMITS = {
@@ -14,58 +15,24 @@ export const MEDIA_LIMITS = {
   prefixesPerJob: 16,
 } as const;
 
-export interface MediaTokenizerStatus {
-  installed: boolean;
-  detail: string;
-  install: string;
+type Schemas = components['schemas'];
+
+/** One entry of GET /media/tokenizers/: what it is, whether it runs here (and how to install it), whether it needs a
+ * checkpoint reference, and `team_codebook` for the team's trained codebooks. Generated from the OpenAPI schema. */
+export type MediaTokenizerEntry = Schemas['MediaTokenizer'];
+export type MediaTokenizerStatus = Schemas['MediaStatus'];
+
+export type BudgetModality = 'audio' | 'image' | 'text';
+/** One row of the cross-modal budget: `tokens` for one `unit` (second / image / page); null with a `note` when there
+ * is no fixed count (variable-rate units, a grid that depends on the image's size). */
+export type BudgetRow = Schemas['BudgetRow'];
+export type MediaBudget = Schemas['Budget'];
+
+export function isBudgetModality(m: string): m is BudgetModality {
+  return m === 'audio' || m === 'image' || m === 'text';
 }
 
-/** One entry of GET /media/tokenizers/: what it is, whether it runs here, and whether it needs a checkpoint ref. */
-export interface MediaTokenizerEntry {
-  id: string;
-  modality: MediaModality;
-  family: string;
-  label: string;
-  description: string;
-  layout: MediaLayout;
-  has_decoder: boolean;
-  codebook_sizes: number[];
-  sample_rate?: number | null;
-  frame_rate?: number | null;
-  image_size?: number | null;
-  max_tokens?: number | null;
-  source?: string;
-  licence?: string;
-  status: MediaTokenizerStatus;
-  needs_ref: boolean;
-  example_refs: string[];
-  /** Set for the team's trained codebooks (job id, method, size, training data). */
-  team_codebook?: Record<string, unknown> | null;
-}
-
-export interface BudgetRow {
-  /** A media or text tokenizer id. */
-  id: string;
-  label: string | null;
-  modality: 'audio' | 'image' | 'text';
-  /** What the row counts: one second of audio, one image, one page of text. */
-  unit: 'second' | 'image' | 'page';
-  /** null: no fixed count (variable-rate units, a grid that depends on the image's size); `note` says why. */
-  tokens: number | null;
-  note: string;
-  installed?: boolean;
-}
-
-export interface MediaBudget {
-  /** The shipped page of text the text rows count. */
-  page: { chars?: number; sha256?: string };
-  rows: BudgetRow[];
-}
-
-export interface TokenizerChoice {
-  id: string;
-  ref?: string;
-}
+export type TokenizerChoice = Schemas['MediaChoiceRequest'];
 
 export interface MediaTokenizeOptions {
   tokenizers: TokenizerChoice[];
@@ -74,10 +41,8 @@ export interface MediaTokenizeOptions {
   maxSeconds?: number;
 }
 
-export interface MediaTokenizeResponse {
-  job: Job;
-  upload?: { id: string } & Record<string, unknown>;
-}
+/** 202: the queued job (the app's Job type; `contract.ts` keeps it equal to the schema's) and the stored upload. */
+export type MediaTokenizeResponse = Omit<Schemas['MediaTokenizeResponse'], 'job'> & { job: Job };
 
 export const mediaApi = {
   tokenizers: (signal?: AbortSignal) => request<MediaTokenizerEntry[]>('media/tokenizers/', { signal }),
@@ -86,11 +51,13 @@ export const mediaApi = {
    * 202 with the queued job; 4xx `{message}` when the file or the choices are refused. */
   tokenize: (file: File, options: MediaTokenizeOptions, signal?: AbortSignal) => {
     const form = new FormData();
-    form.set('file', file);
-    form.set('tokenizers', JSON.stringify(options.tokenizers));
-    if (options.ks?.length) form.set('ks', JSON.stringify(options.ks));
-    if (options.seed !== undefined) form.set('seed', String(options.seed));
-    if (options.maxSeconds !== undefined) form.set('max_seconds', String(options.maxSeconds));
+    // Field names checked against the generated request type, so a renamed field fails the typecheck.
+    const set = (key: keyof Schemas['MediaTokenizeInputRequest'], value: string | File) => form.set(key, value);
+    set('file', file);
+    set('tokenizers', JSON.stringify(options.tokenizers));
+    if (options.ks?.length) set('ks', JSON.stringify(options.ks));
+    if (options.seed !== undefined) set('seed', String(options.seed));
+    if (options.maxSeconds !== undefined) set('max_seconds', String(options.maxSeconds));
     return send<MediaTokenizeResponse>('media/tokenize/', { method: 'POST', body: form, signal });
   },
 };

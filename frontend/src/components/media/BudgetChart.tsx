@@ -1,13 +1,13 @@
 // The cross-modal budget (GET /media/budget/): tokens for one second of audio, one image and one page of text in
 // each tokenizer, on one log-scaled bar chart.
 import { useApi } from '../../hooks/useApi';
-import { mediaApi, type BudgetRow } from '../../lib/mediaApi';
+import { isBudgetModality, mediaApi, type BudgetModality, type BudgetRow } from '../../lib/mediaApi';
 import { useSession } from '../../session';
 import { ErrorBanner, Spinner } from '../common';
 
-const MODALITY_COLOUR: Record<BudgetRow['modality'], string> = { audio: '#1c7ed6', image: '#e8590c', text: '#2f9e44' };
-const MODALITY_LABEL: Record<BudgetRow['modality'], string> = { audio: '1 s of audio', image: 'one image', text: 'one page of text' };
-const MODALITY_ORDER: Record<BudgetRow['modality'], number> = { audio: 0, image: 1, text: 2 };
+const MODALITY_COLOUR: Record<BudgetModality, string> = { audio: '#1c7ed6', image: '#e8590c', text: '#2f9e44' };
+const MODALITY_LABEL: Record<BudgetModality, string> = { audio: '1 s of audio', image: 'one image', text: 'one page of text' };
+const MODALITY_ORDER: Record<BudgetModality, number> = { audio: 0, image: 1, text: 2 };
 const UNIT_LABEL: Record<BudgetRow['unit'], string> = { second: 'one second of audio', image: 'one image', page: 'one page of text' };
 const ROW_H = 20;
 const LABEL_W = 210;
@@ -25,7 +25,7 @@ export function BudgetChart() {
   if (budget.error) return <ErrorBanner error={budget.error} title="Could not load the token budget" onRetry={budget.reload} />;
   if (!budget.data) return <Spinner label="Counting tokens…" />;
   const rows = budget.data.rows
-    .filter((r): r is BudgetRow & { tokens: number } => r.tokens !== null && r.tokens > 0)
+    .filter((r): r is BudgetRow & { tokens: number; modality: BudgetModality } => r.tokens !== null && r.tokens > 0 && isBudgetModality(r.modality))
     .sort((a, b) => MODALITY_ORDER[a.modality] - MODALITY_ORDER[b.modality] || a.tokens - b.tokens);
   const uncounted = budget.data.rows.filter((r) => r.tokens === null || !(r.tokens > 0));
   const max = 10 ** Math.ceil(Math.log10(Math.max(10, ...rows.map((r) => r.tokens))));
@@ -37,7 +37,7 @@ export function BudgetChart() {
       <figcaption className="chart-caption">
         What one second of audio, one image and one page of text cost, per tokenizer (tokens, log scale)
         <span className="chart-keys">
-          {(Object.keys(MODALITY_LABEL) as BudgetRow['modality'][]).map((m) => (
+          {(Object.keys(MODALITY_LABEL) as BudgetModality[]).map((m) => (
             <span key={m} className="chart-key">
               <span className="key-bar" style={{ background: MODALITY_COLOUR[m] }} />
               {MODALITY_LABEL[m]}
@@ -79,7 +79,7 @@ export function BudgetChart() {
           );
         })}
       </svg>
-      {budget.data.page.chars ? <p className="muted small">The page of text: {budget.data.page.chars.toLocaleString('en-US')} characters of English prose, counted by each bundled text tokenizer.</p> : null}
+      {typeof budget.data.page.chars === 'number' ? <p className="muted small">The page of text: {budget.data.page.chars.toLocaleString('en-US')} characters of English prose, counted by each bundled text tokenizer.</p> : null}
       {uncounted.length > 0 && (
         <p className="muted small" data-testid="media-budget-uncounted">
           No fixed count: {uncounted.map((r) => `${r.label ?? r.id}${r.note ? ` (${r.note})` : ''}`).join('; ')}.

@@ -41,7 +41,8 @@ function GridOverlay({ tok, originalUrl }: { tok: MediaTokenizerResult; original
   );
 }
 
-/** The ordered 1D tokens: colour = code, bar height = the PSNR gain the token adds; the first k are highlighted. */
+/** The ordered 1D tokens: colour = code, bar height = the PSNR gain the token adds (square-root scale: the first
+ * token's gain dwarfs the rest); the first k are highlighted. */
 function TokenStrip({ tok, k }: { tok: MediaTokenizerResult; k: number }) {
   const codes = tok.codes as number[];
   const gains = tok.contributions ?? null;
@@ -54,7 +55,7 @@ function TokenStrip({ tok, k }: { tok: MediaTokenizerResult; k: number }) {
         return (
           <span key={i} className={`media-strip-token${i < k ? ' is-used' : ''}`} title={title} data-code={code}>
             <span className="media-strip-code" style={{ background: codeColour(code) }} />
-            {gains && <span className="media-strip-gain" style={{ height: `${Math.max(1, (Math.abs(gain ?? 0) / maxGain) * 100)}%` }} />}
+            {gains && <span className="media-strip-gain" style={{ height: `${Math.max(4, Math.sqrt(Math.max(0, gain ?? 0) / maxGain) * 100)}%` }} />}
           </span>
         );
       })}

@@ -106,8 +106,15 @@ describe('mediaFormOptions', () => {
     has_decoder: true,
     codebook_sizes: [256],
     status: { installed: true, detail: '', install: '' },
+    sample_rate: 16000,
+    frame_rate: 16000,
+    image_size: null,
+    max_tokens: null,
+    source: '',
+    licence: '',
     needs_ref: false,
     example_refs: [],
+    team_codebook: null,
     ...over,
   });
   const wav = new File([new Uint8Array(10)], 'a.wav', { type: 'audio/wav' });
