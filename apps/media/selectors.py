@@ -18,6 +18,7 @@ from apps.core.errors import ApplicationError, NotFound
 from apps.jobs.models import Job, JobStatus
 from apps.uploads.models import Upload
 from workers.media.catalog import MediaEntry, media_entries
+from workers.model_store.store import store_dir
 
 MEDIA_TOKENIZE_KIND = "media_tokenize"
 MEDIA_CODEBOOK_KIND = "media_codebook"
@@ -44,12 +45,23 @@ def codebook_tokenizer_id(*, modality: str, job_id: Any) -> str:
     return f"{modality}/codebook-{job_id}"
 
 
+def _without_server_paths(text: str) -> str:
+    """A status line as users see it: the model store and project folders named, not their server paths."""
+    for folder, name in ((store_dir(), "<model store>"), (Path(settings.BASE_DIR), "<project>")):
+        text = text.replace(str(folder), name)
+    return text
+
+
 def entry_describe(entry: MediaEntry) -> dict[str, Any]:
     status = entry.status()
     return {
         **dataclasses.asdict(entry.info),
         "codebook_sizes": list(entry.info.codebook_sizes),
-        "status": {"installed": status.installed, "detail": status.detail, "install": status.install},
+        "status": {
+            "installed": status.installed,
+            "detail": _without_server_paths(status.detail),
+            "install": _without_server_paths(status.install),
+        },
         "needs_ref": entry.needs_ref,
         "example_refs": list(entry.example_refs),
         "team_codebook": None,

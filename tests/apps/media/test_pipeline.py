@@ -123,3 +123,21 @@ def test_silence_and_a_one_pixel_image(tmp_path: Path) -> None:
     for entry in result["tokenizers"]:
         assert entry["error"] is None or entry["error"].strip(), entry
         assert entry["error"] is not None or entry["reconstructions"], entry
+
+
+@pytest.mark.parametrize(("modality", "method", "size"), [("image", "kmeans-patch", 8), ("audio", "mel-units", 8)])
+def test_a_codebook_job_trains_a_loadable_tokenizer(tmp_path: Path, modality: str, method: str, size: int) -> None:
+    """Catches a codebook job that leaves its file under a temporary name, records an info the catalogue cannot
+    list (wrong id or size), or a manifest without the file's hash."""
+    from workers.pipelines.media_codebook import run as train
+    from workers.pipelines.media_tokenize import Selection, load_tokenizer
+
+    output = tmp_path / "codebook.npz"
+    tokenizer_id = f"{modality}/codebook-00000000-0000-0000-0000-000000000001"
+    inputs = {"modality": modality, "method": method, "codebook_size": size, "seed": 1, "uploads": []}
+    result = train({**inputs, "output_path": str(output), "tokenizer_id": tokenizer_id, "name": ""}, _quiet)
+    assert [path.name for path in tmp_path.iterdir()] == ["codebook.npz"]
+    assert result["info"]["id"] == tokenizer_id and result["info"]["codebook_sizes"] == [size]
+    assert result["manifest"]["output"]["files"][0]["name"] == "codebook.npz"
+    loaded = load_tokenizer(Selection(tokenizer_id, codebook={"path": str(output), "method": method}))
+    assert loaded.info.modality == modality and list(loaded.info.codebook_sizes) == [size]
