@@ -153,6 +153,11 @@ def _identity(selection: Selection, tokenizer: Any | None, info: MediaTokenizerI
         identity.update({"label": info.label, "family": info.family, "source": info.source, "licence": info.licence})
         identity["codebook_sizes"] = list(info.codebook_sizes)
     identity["files"] = files_identity(sorted({f for f in files if f.is_file()}))
+    header = getattr(tokenizer, "header", None)
+    if isinstance(header, dict):  # a codebook's own record: its kind, training parameters and training data hashes
+        identity["codebook"] = {
+            key: header.get(key) for key in ("kind", "params", "training", "label") if key in header
+        }
     return identity
 
 
