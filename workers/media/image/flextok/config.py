@@ -76,8 +76,8 @@ def read_config_json(path: Path) -> dict[str, Any]:
         raise FlexTokConfigError(f"{path.name} is larger than {MAX_CONFIG_BYTES} bytes; not a FlexTok config")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FlexTokConfigError(f"{path.name} is not valid JSON: {exc}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise FlexTokConfigError(f"{path.name} is not valid JSON (or nested absurdly deep): {exc}") from exc
     return _six_parts(data, source=path.name)
 
 

@@ -117,6 +117,13 @@ def test_a_corrupt_safetensors_file_gets_a_clear_error(copy: Path) -> None:
         load_flextok(copy)
 
 
+def test_a_config_nested_absurdly_deep_gets_a_clear_error(copy: Path) -> None:
+    """Catches a RecursionError escaping the JSON parser as a crash instead of a refusal."""
+    (copy / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(FlexTokConfigError, match="nested absurdly deep"):
+        load_flextok(copy)
+
+
 def test_absurd_sizes_are_refused_before_anything_is_built(copy: Path) -> None:
     """Catches a config that makes the builder allocate a gigantic model before the weights are checked."""
     config = json.loads((copy / "config.json").read_text())
