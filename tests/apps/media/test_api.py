@@ -246,6 +246,7 @@ def test_the_budget_counts_a_page_a_second_and_an_image(client: APIClient) -> No
     text tokenizers (bytes: one token per UTF-8 byte)."""
     from apps.media.budget import page_text
     from workers.media.catalog import media_entries
+    from workers.text_tokenizers.catalog import builtin_specs
 
     body = client.get("/api/v1/media/budget/").json()
     rows = {row["id"]: row for row in body["rows"]}
@@ -256,8 +257,22 @@ def test_the_budget_counts_a_page_a_second_and_an_image(client: APIClient) -> No
         rows["builtin:bytes"]["tokens"] == len(page_text().encode("utf-8")) and rows["builtin:bytes"]["unit"] == "page"
     )
     assert 2500 < body["page"]["chars"] < 3500
+    text_ids = {row["id"] for row in body["rows"] if row["modality"] == "text"}
+    assert text_ids == {spec.id for spec in builtin_specs() if spec.available}
+    assert all(row["tokens"] for row in body["rows"] if row["modality"] == "text")
     assert rows["image/progressive-1d"]["tokens"] == 256
     assert rows["audio/phones-pocketsphinx"]["tokens"] is None and rows["audio/phones-pocketsphinx"]["note"]
+
+
+@pytest.mark.slow
+def test_the_shipped_page_counts_are_those_of_the_bundled_tokenizers() -> None:
+    """Catches a stale data/page_counts.json (the page or a bundled tokenizer changed): the budget would show a count
+    the tokenizer no longer gives. Loads every bundled text tokenizer (slow)."""
+    from apps.media.budget import COUNTS_PATH, count_page, page_sha256
+
+    shipped = json.loads(COUNTS_PATH.read_text())
+    assert shipped["page_sha256"] == page_sha256()
+    assert shipped["counts"] == count_page()
 
 
 def test_artifacts_are_served_only_by_listed_name(client: APIClient, team: Team) -> None:
