@@ -109,6 +109,10 @@ def test_image_k_slider_changes_the_reconstruction(browser: Any, app_url: str, t
     page.wait_for_url("**/media/jobs/*")
     page.get_by_test_id("media-k-slider").first.wait_for(timeout=15_000)
     assert page.get_by_test_id("media-tokenizer").count() == 2
+    job_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    page.goto(f"{app_url}/results/{job_id}")  # History's links: a media job opens on its own page
+    page.wait_for_url(f"**/media/jobs/{job_id}")
+    page.get_by_test_id("media-result").wait_for(timeout=15_000)
 
 
 def test_audio_token_strips_and_playback(browser: Any, app_url: str, tmp_path: Path) -> None:
@@ -145,3 +149,10 @@ def test_audio_token_strips_and_playback(browser: Any, app_url: str, tmp_path: P
     assert position[2] is True and position[1] >= position[0] - 0.05 and position[1] > 0.3
     page.wait_for_function("() => !document.querySelector('[data-testid=media-audio-b]').paused", timeout=10_000)
     screenshot(page, "media-audio")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "media-audio-390")
+    wide = page.evaluate(
+        "() => [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth"
+        " + 0.5).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, wide

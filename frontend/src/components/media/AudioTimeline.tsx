@@ -61,12 +61,24 @@ function TokenTrack({ tok, tokens, duration }: { tok: MediaTokenizerResult; toke
   );
 }
 
-/** Phone labels drawn as HTML (an SVG stretched with preserveAspectRatio=none would squash the text). */
+const LABEL_MIN_PX = 18;
+
+/** Phone labels drawn as HTML (an SVG stretched with preserveAspectRatio=none would squash the text); only those with
+ * room for their text at the strip's current width. */
 function TrackLabels({ tokens, duration }: { tokens: TimedToken[]; duration: number }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [width, setWidth] = useState(800);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => setWidth(el.clientWidth || 800));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
   return (
-    <div className="media-track-labels" aria-hidden="true">
+    <div className="media-track-labels" aria-hidden="true" ref={ref}>
       {tokens.map((t) =>
-        t.label && duration > 0 && (t.end - t.start) / duration > 0.012 ? (
+        t.label && duration > 0 && ((t.end - t.start) / duration) * width >= Math.max(LABEL_MIN_PX, t.label.length * 7) ? (
           <span key={t.index} style={{ left: `${(t.start / duration) * 100}%`, width: `${((t.end - t.start) / duration) * 100}%` }}>
             {t.label}
           </span>
@@ -235,7 +247,7 @@ export function AudioTimeline({ result, tokenizers, artifact }: Props) {
                 {tok.label}
                 {tok.codes_truncated && <span className="muted small"> (first {formatSeconds(tokens[tokens.length - 1]?.end)})</span>}
                 <span className="muted small mono media-row-now" data-testid="media-now-token">
-                  {now ? ` ${now.label ?? now.codes.join('·')}` : ' –'}
+                  {now ? ` ${now.label ?? (now.codes.length > 4 ? `${now.codes.slice(0, 4).join('·')}…` : now.codes.join('·'))}` : ' –'}
                 </span>
               </span>
               <div className="media-row-body">
