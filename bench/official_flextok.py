@@ -108,7 +108,7 @@ def load_official(cls: Any, folder: Path) -> Any:
     return model.eval()
 
 
-def test_images(side: int) -> list[torch.Tensor]:
+def test_images(side: int) -> list[tuple[str, torch.Tensor]]:
     """A smooth gradient, a checkerboard, and uniform noise, in [-1, 1]."""
     ramp = torch.linspace(-1, 1, side)
     gradient = torch.stack(
@@ -116,7 +116,11 @@ def test_images(side: int) -> list[torch.Tensor]:
     )
     checker = ((torch.arange(side)[:, None] // 4 + torch.arange(side)[None, :] // 4) % 2).float() * 2 - 1
     noise = torch.rand(3, side, side, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    return [gradient[None], checker.expand(3, side, side)[None].clone(), noise[None]]
+    return [
+        ("gradient", gradient[None]),
+        ("checkerboard", checker.expand(3, side, side)[None].clone()),
+        ("noise", noise[None]),
+    ]
 
 
 def compare(official_cls: Any, name: str, sizes: dict[str, Any], side: int, latent: int) -> list[list[str]]:
@@ -126,7 +130,7 @@ def compare(official_cls: Any, name: str, sizes: dict[str, Any], side: int, late
         ours = load_flextok(folder)[0]
         official = load_official(official_cls, folder)
         with torch.no_grad():
-            for index, image in enumerate(test_images(side)):
+            for index, (label, image) in enumerate(test_images(side)):
                 ours_tokens = ours.tokenize(image)
                 official_tokens = official.tokenize(image)[0]
                 same = int((ours_tokens == official_tokens).sum())
@@ -148,7 +152,7 @@ def compare(official_cls: Any, name: str, sizes: dict[str, Any], side: int, late
                     rows.append(
                         [
                             name,
-                            f"image {index}",
+                            f"{label} {side}x{side}",
                             f"{same}/{ours_tokens.shape[1]}",
                             f"steps {settings.steps}, cfg {settings.guidance_scale}, "
                             f"{'APG' if settings.norm_guidance else 'plain'}, seed {settings.seed}",
@@ -189,7 +193,7 @@ def main() -> int:
             "tokens equal",
             "sampler",
             "k decoded",
-            "max |ours - official|",
+            "max abs(ours - official)",
             f"<= {TOLERANCE:g}",
         ],
         rows,
