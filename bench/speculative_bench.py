@@ -371,7 +371,7 @@ def build_methods(case: Case, loaded: Any, settings: Settings) -> list[Method]:
             ),
             Method(
                 "ours_cross",
-                "ours cross-tokenizer SmolLM2 draft, adaptive γ 8 → 32, confidence stop 0.4",
+                "ours cross-tokenizer SmolLM2 draft, adaptive γ 20 → 32, confidence stop 0.4",
                 "ours",
                 ours(
                     lambda: CrossTokenizerDrafter(
@@ -382,7 +382,7 @@ def build_methods(case: Case, loaded: Any, settings: Settings) -> list[Method]:
                         draft_eos_ids=smol_eos,
                         min_confidence=0.4,
                     ),
-                    spec(8, adaptive=True, max_gamma=32),
+                    spec(20, adaptive=True, max_gamma=32),
                 ),
                 counterpart="hf_uag",
             ),
