@@ -1,6 +1,6 @@
 // "Run details" under a stored result: the job, and its manifest (docs/api.md, "Manifests and re-runs"): product
 // version and commit, libraries, the tokenizers' and models' files with their sha256, runtime, seed, parameters.
-// A member can re-run tokenize and speculative results from it: same parameters, new job.
+// A member can re-run tokenize, speculative and media results from it: same parameters, new job.
 import { useContext, useState } from 'react';
 import { api } from '../api/client';
 import type { Job, ManifestFile, RunManifest } from '../api/types';
@@ -9,7 +9,7 @@ import { navigate } from '../router';
 import { SessionContext, canWrite } from '../session';
 import { CopyButton, ErrorBanner } from './common';
 
-const RERUNNABLE = ['tokenize', 'speculative'];
+const RERUNNABLE = ['tokenize', 'speculative', 'media_tokenize'];
 
 /** The result's manifest, or null (results stored before manifests, or not finished). */
 export function manifestOf(result: unknown): RunManifest | null {

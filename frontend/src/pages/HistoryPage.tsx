@@ -14,12 +14,16 @@ export const JOB_KINDS: { value: string; label: string }[] = [
   { value: 'distill_draft', label: 'Draft distillation' },
   { value: 'detect_text', label: 'Detection (texts)' },
   { value: 'detect_dataset', label: 'Detection (dataset)' },
+  { value: 'media_tokenize', label: 'Images & audio' },
+  { value: 'media_codebook', label: 'Media codebook' },
 ];
 
-/** Where a job's result is shown: distillation jobs have their own page. */
+/** Where a job's result is shown: distillation and media jobs have their own pages. */
 export function jobHref(job: Pick<Job, 'id' | 'kind'>): string {
   const id = encodeURIComponent(job.id);
-  return job.kind === 'distill_draft' ? `/drafts?job=${id}` : `/results/${id}`;
+  if (job.kind === 'distill_draft') return `/drafts?job=${id}`;
+  if (job.kind === 'media_tokenize') return `/media/jobs/${id}`;
+  return `/results/${id}`;
 }
 
 function ownerName(owner: Job['owner']): string {
@@ -29,7 +33,8 @@ function ownerName(owner: Job['owner']): string {
 
 export function jobTokenizerIds(job: Job): string[] {
   const ids = job.params?.tokenizers;
-  if (Array.isArray(ids)) return ids.map(String);
+  // Media jobs name their tokenizers as {id, ref?}.
+  if (Array.isArray(ids)) return ids.map((t) => (t && typeof t === 'object' && 'id' in t ? String((t as { id: unknown }).id) : String(t)));
   const r = job.result as TokenizeResultPayload | null;
   return r?.results?.map((x) => x.tokenizer.id) ?? [];
 }
