@@ -518,7 +518,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def binoculars_markdown(binoculars: str | dict[str, Any]) -> list[str]:
     if isinstance(binoculars, str):
-        return ["", f"Binoculars: {binoculars}."]
+        return [f"Binoculars: {binoculars}."]
     rows = [
         [
             c["generator"],
@@ -529,7 +529,6 @@ def binoculars_markdown(binoculars: str | dict[str, Any]) -> list[str]:
         for c in binoculars["cells"].values()
     ]
     return [
-        "",
         f"Binoculars with the Qwen2.5-Coder pair (observer `{binoculars['observer']}`, performer "
         f"`{binoculars['performer']}`; {binoculars['seconds']:.0f} s): AUROC and TPR at 5% FPR, human leads against "
         "each generator's continuations.",
