@@ -50,9 +50,10 @@ def _window_script(location: str, socket_timeout: float, connect_timeout: float)
 def window_script() -> Script:
     config = settings.CACHES["throttle"]
     options = config.get("OPTIONS", {})
-    return _window_script(
-        config["LOCATION"], options.get("socket_timeout", 1), options.get("socket_connect_timeout", 1)
-    )
+    servers = config["LOCATION"]
+    # Django's Redis cache takes one URL, a comma-separated string or a list; the first server takes the writes.
+    primary = (servers.split(",") if isinstance(servers, str) else list(servers))[0].strip()
+    return _window_script(primary, options.get("socket_timeout", 1), options.get("socket_connect_timeout", 1))
 
 
 class JobCreationThrottle(UserRateThrottle):
