@@ -113,6 +113,10 @@ def test_image_k_slider_changes_the_reconstruction(browser: Any, app_url: str, t
     page.goto(f"{app_url}/results/{job_id}")  # History's links: a media job opens on its own page
     page.wait_for_url(f"**/media/jobs/{job_id}")
     page.get_by_test_id("media-result").wait_for(timeout=15_000)
+    page.get_by_test_id("run-details").locator("summary").click()  # re-run from the manifest: a new job, same input
+    page.get_by_test_id("run-details-rerun").click()
+    page.wait_for_url(lambda url: "/media/jobs/" in url and job_id not in url, timeout=30_000)
+    page.get_by_test_id("media-k-slider").first.wait_for(timeout=RESULT_TIMEOUT_MS)
 
 
 def test_audio_token_strips_and_playback(browser: Any, app_url: str, tmp_path: Path) -> None:
