@@ -14,6 +14,7 @@ import logging
 import math
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,11 @@ CODEBOOK_LOADERS = {
     "mel-units": "workers.media.audio.units:load_codebook_tokenizer",
 }
 _STOPS = ("SoftTimeLimitExceeded", "JobCancelled", "KeyboardInterrupt")
+MAX_CACHED_TOKENIZERS = 8
+CACHED_FAMILIES = ("classical", "codec", "units")
+"""A worker keeps the last few loaded tokenizers of these families (small: codebooks, libraries, PocketSphinx's
+model, whose load cost 0.17 s a job); neural checkpoints are loaded per job."""
+_LOADED: OrderedDict[tuple[str, str | None], Any] = OrderedDict()
 
 
 class MediaJobError(ValueError):
@@ -83,10 +89,19 @@ def load_tokenizer(selection: Selection) -> Any:
         return getattr(importlib.import_module(module), function)(Path(str(selection.codebook["path"])))
     from workers.media.catalog import media_entries
 
+    key = (selection.id, selection.ref)
+    if key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
     entry = media_entries().get(selection.id)
     if entry is None:
         raise NotInstalledError(f"{selection.id} is not in this server's media catalogue.")
-    return entry.load(selection.ref)
+    tokenizer = entry.load(selection.ref)
+    if entry.info.family in CACHED_FAMILIES and not entry.needs_ref:
+        _LOADED[key] = tokenizer
+        while len(_LOADED) > MAX_CACHED_TOKENIZERS:
+            _LOADED.popitem(last=False)
+    return tokenizer
 
 
 def _is_stop(exc: BaseException) -> bool:
