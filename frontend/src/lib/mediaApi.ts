@@ -60,6 +60,11 @@ export const mediaApi = {
     if (options.maxSeconds !== undefined) set('max_seconds', String(options.maxSeconds));
     return send<MediaTokenizeResponse>('media/tokenize/', { method: 'POST', body: form, signal });
   },
+  /** The team's trained codebooks (catalogue entries with `team_codebook`), newest first. */
+  codebooks: (signal?: AbortSignal) => request<MediaTokenizerEntry[]>('media/codebooks/', { signal }),
+  /** 202 with the queued `media_codebook` job; 4xx `{message}` for a method, size or upload the server refuses. */
+  trainCodebook: (body: Schemas['MediaCodebookInputRequest'], signal?: AbortSignal) =>
+    request<Job>('media/codebooks/', { method: 'POST', body, signal }),
 };
 
 /** An artifact (PNG/WAV) of a media job. `<img>`/`<audio>` cannot send X-Team, so the team goes in `?team=`. */

@@ -6,6 +6,7 @@ import { isFinished, type Job } from '../api/types';
 import { EmptyState, ErrorBanner, Notice, PageHeader, Spinner, StatusBadge } from '../components/common';
 import { JobProgress } from '../components/JobProgress';
 import { BudgetChart } from '../components/media/BudgetChart';
+import { CodebookTrainer } from '../components/media/CodebookTrainer';
 import { MediaForm, defaultMediaForm, mediaFormOptions, type MediaFormValue } from '../components/media/MediaForm';
 import { MediaResultView } from '../components/media/MediaResultView';
 import '../components/media/media.css';
@@ -13,7 +14,7 @@ import { useApi } from '../hooks/useApi';
 import { formatDate } from '../lib/format';
 import { isMediaResult } from '../lib/media';
 import { mediaApi } from '../lib/mediaApi';
-import { Link } from '../router';
+import { Link, useLocation } from '../router';
 import { canWrite, useSession } from '../session';
 
 const JOB_NOTE = 'Runs on a worker: each tokenizer encodes the input, decodes it where it can, and is measured against it.';
@@ -80,7 +81,8 @@ export function MediaPage() {
   const { team } = useSession();
   const writable = canWrite(team);
   const entries = useApi((signal) => mediaApi.tokenizers(signal), [team?.slug]);
-  const [form, setForm] = useState<MediaFormValue>(defaultMediaForm);
+  const use = useLocation().search.get('use'); // `/media?use=<tokenizer id>`: a codebook's "use it" link
+  const [form, setForm] = useState<MediaFormValue>(() => (use ? { ...defaultMediaForm(), chosen: { [use]: { ref: '' } } } : defaultMediaForm()));
   const [formError, setFormError] = useState<string | null>(null);
   const [serverError, setServerError] = useState<unknown>(null);
   const [submitting, setSubmitting] = useState(false);
@@ -147,6 +149,14 @@ export function MediaPage() {
           </>
         )}
       </div>
+      <CodebookTrainer
+        key={team?.slug}
+        writable={writable}
+        onTrained={(id) => {
+          entries.reload();
+          setForm((f) => ({ ...f, chosen: { ...f.chosen, [id]: { ref: '' } } }));
+        }}
+      />
       <div className="card">
         <div className="card-head">
           <h2>Token budget across modalities</h2>

@@ -5,6 +5,7 @@ import { EmptyState, ErrorBanner, Notice, PageHeader, Spinner, StatusBadge } fro
 import { JobProgress } from '../components/JobProgress';
 import { DatasetResultView } from '../components/detection/DatasetResultView';
 import { DetectTextResultView } from '../components/detection/DetectTextResultView';
+import { CodebookResultView } from '../components/media/CodebookResultView';
 import '../components/detection/detection.css';
 import { ResultView } from '../components/ResultView';
 import { SpecLive } from '../components/SpecLive';
@@ -12,6 +13,7 @@ import { SpecResultView } from '../components/SpecResultView';
 import { useApi } from '../hooks/useApi';
 import { formatDate } from '../lib/format';
 import { isDetectDatasetResult, isDetectTextResult } from '../lib/detection';
+import { isCodebookResult } from '../lib/mediaCodebooks';
 import { isSpeculativeResult, speculativeJobLabel } from '../lib/speculative';
 import { Link, navigate, setNavSection, useLocation } from '../router';
 import { useSession } from '../session';
@@ -82,7 +84,8 @@ export function ResultPage({ id }: { id: string }) {
   const spec = job.kind === 'speculative' && isSpeculativeResult(job.result) ? job.result : null;
   const detectText = job.kind === 'detect_text' && isDetectTextResult(job.result) ? job.result : null;
   const detectDataset = job.kind === 'detect_dataset' && isDetectDatasetResult(job.result) ? job.result : null;
-  const known = job.kind === 'tokenize' || job.kind === 'speculative' || detectText !== null || detectDataset !== null;
+  const codebook = job.kind === 'media_codebook' && isCodebookResult(job.result) ? job.result : null;
+  const known = job.kind === 'tokenize' || job.kind === 'speculative' || detectText !== null || detectDataset !== null || codebook !== null;
   return (
     <div className="result-page">
       <PageHeader
@@ -97,6 +100,10 @@ export function ResultPage({ id }: { id: string }) {
           job.kind === 'speculative' ? (
             <Link to="/speculative" className="btn">
               New run
+            </Link>
+          ) : job.kind === 'media_codebook' ? (
+            <Link to="/media" className="btn">
+              Media page
             </Link>
           ) : (
             <Link to="/" className="btn">
@@ -125,6 +132,7 @@ export function ResultPage({ id }: { id: string }) {
       {job.status === 'succeeded' && spec && <SpecResultView job={job} result={spec} compareId={compareId} onCompareChange={setCompare} />}
       {job.status === 'succeeded' && detectText && <DetectTextResultView job={job} result={detectText} />}
       {job.status === 'succeeded' && detectDataset && <DatasetResultView job={job} result={detectDataset} />}
+      {job.status === 'succeeded' && codebook && <CodebookResultView job={job} result={codebook} />}
       {job.status === 'succeeded' && job.kind === 'speculative' && !spec && <Notice kind="warn">This run finished without a trace to show. Use the JSON export.</Notice>}
       {job.kind === 'distill_draft' && (
         <Notice>

@@ -59,6 +59,11 @@ function TokenizerOption({ entry, choice, onChange }: { entry: MediaTokenizerEnt
         <input type="checkbox" checked={!!choice} disabled={!selectable(entry)} onChange={(e) => onChange(e.target.checked ? { ref: entry.example_refs[0] ?? '' } : undefined)} data-testid="media-tokenizer-check" value={entry.id} />
         <strong>{entry.label}</strong>
         <span className="badge">{entry.family}</span>
+        {entry.team_codebook && (
+          <span className="badge role-member" data-testid="media-team-codebook">
+            your team's
+          </span>
+        )}
         <span className="muted small">
           {entry.layout}
           {!entry.has_decoder && ' · no decoder'}
