@@ -60,6 +60,13 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
+def _reason(exc: Exception) -> str:
+    """libsndfile's own words without soundfile's "Error opening '<server path>': " prefix (no server paths in
+    messages users see)."""
+    reason = getattr(exc, "error_string", None)
+    return reason if isinstance(reason, str) and reason else type(exc).__name__
+
+
 def probe_audio(path: str | Path) -> dict:
     """The header's facts (format, sample_rate, channels, frames, duration_s, subtype, size_bytes) after every
     check that needs no decoding; raises MediaInputError for a file the product refuses."""
@@ -85,7 +92,7 @@ def probe_audio(path: str | Path) -> dict:
         info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise MediaInputError(
-            f"The {fmt.upper()} file cannot be read ({exc}): it is corrupt or truncated; export it again."
+            f"The {fmt.upper()} file cannot be read ({_reason(exc)}): it is corrupt or truncated; export it again."
         ) from exc
     if info.frames <= 0 or info.samplerate <= 0:
         raise MediaInputError(f"The {fmt.upper()} file holds no audio samples: export it again.")
@@ -137,7 +144,7 @@ def load_audio(path: str | Path, *, max_seconds: float = DEFAULT_ANALYSIS_S) -> 
                 remaining -= block.shape[0]
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise MediaInputError(
-            f"The {facts['format'].upper()} file cannot be decoded ({exc}): it is corrupt or truncated; export it again."
+            f"The {facts['format'].upper()} file cannot be decoded ({_reason(exc)}): it is corrupt or truncated; export it again."
         ) from exc
     wave = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
     if wave.size < MIN_DURATION_S * sample_rate:

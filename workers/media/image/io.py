@@ -16,6 +16,7 @@ on an upload before any job exists.
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 """Pillow format names accepted, recognised by ``sniff_image_format`` from the first bytes."""
 SNIFF_BYTES = 16
 """How many leading bytes ``sniff_image_format`` needs (an upload handler passes the first chunk)."""
+MAX_INTERMEDIATE_PIXELS = 4_000_000
+"""A resize before a centre crop larger than this crops the source first (``_resize_then_crop``)."""
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _ORIENTATION_TAG = 0x0112
 
@@ -69,7 +72,10 @@ def _open(path: Path, *, max_pixels: int) -> Any:
         try:
             image = Image.open(path, formats=[fmt])
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-            raise MediaInputError(f"The image is too large to decode safely: {exc}") from exc
+            raise MediaInputError(
+                "The image is too large to decode safely: its header claims more pixels than the decompression-bomb "
+                f"limit; at most {max_pixels / 1e6:.0f} megapixels are accepted. Downscale it and upload it again."
+            ) from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise MediaInputError(
                 f"The {fmt} file is damaged or truncated and cannot be read ({exc}); export it again from the original."
@@ -195,13 +201,37 @@ def _centre_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return image[top : top + height, left : left + width]
 
 
+def _resize_then_crop(image: np.ndarray, new_h: int, new_w: int, crop_h: int, crop_w: int) -> np.ndarray:
+    """Resize to ``new_h`` x ``new_w``, then centre-crop to ``crop_h`` x ``crop_w``.
+
+    When the resized image would be far larger than what is kept (an extreme aspect ratio: a 1 x 100,000 PNG of a
+    few hundred bytes enlarged to 256 x 25.6 million pixels is 78 GB of float32), the source is first centre-cropped
+    to the part that survives plus the filter's margin, so the work stays the size of the output. Ordinary images
+    stay under ``MAX_INTERMEDIATE_PIXELS`` and take the plain path (bit-identical results)."""
+    if new_h * new_w > max(MAX_INTERMEDIATE_PIXELS, 4 * crop_h * crop_w):
+        height, width = image.shape[:2]
+        keep_h = _source_span(height, new_h, crop_h)
+        keep_w = _source_span(width, new_w, crop_w)
+        new_h = max(crop_h, round(keep_h * new_h / height))
+        new_w = max(crop_w, round(keep_w * new_w / width))
+        image = _centre_crop(image, keep_h, keep_w)
+    return _centre_crop(resize(image, new_h, new_w), crop_h, crop_w)
+
+
+def _source_span(length: int, resized: int, kept: int) -> int:
+    """Source pixels along one axis that a centre crop of ``kept`` out of ``resized`` needs (Lanczos: 3 taps)."""
+    scale = resized / length
+    margin = math.ceil(3 / min(scale, 1.0)) + 1
+    return min(length, math.ceil(kept / scale) + 2 * margin)
+
+
 def fit_square(image: np.ndarray, size: int) -> tuple[np.ndarray, str]:
     """The fixed-size policy: scale (Lanczos) so the shorter side is ``size``, then centre-crop the longer side to
     ``size``. Returns the square image and a sentence saying what was done."""
     height, width = image.shape[:2]
     scale = size / min(height, width)
     new_h, new_w = max(size, round(height * scale)), max(size, round(width * scale))
-    fitted = _centre_crop(resize(image, new_h, new_w), size, size)
+    fitted = _resize_then_crop(image, new_h, new_w, size, size)
     steps = []
     if (new_h, new_w) != (height, width):
         steps.append(f"resized {width}x{height} to {new_w}x{new_h}")
@@ -230,7 +260,7 @@ def fit_patch_grid(image: np.ndarray, *, patch: int, max_side: int) -> tuple[np.
     ``patch``. A grid of (H // patch) x (W // patch) tokens covers the result."""
     height, width = image.shape[:2]
     new_h, new_w, crop_h, crop_w = _patch_grid_plan(height, width, patch=patch, max_side=max_side)
-    fitted = _centre_crop(resize(image, new_h, new_w), crop_h, crop_w)
+    fitted = _resize_then_crop(image, new_h, new_w, crop_h, crop_w)
     steps = []
     if (new_h, new_w) != (height, width):
         steps.append(f"resized {width}x{height} to {new_w}x{new_h}")

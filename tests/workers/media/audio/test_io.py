@@ -172,3 +172,13 @@ def test_spectrogram_puts_a_tone_at_its_frequency(tmp_path: Path) -> None:
     brightness = image.sum(axis=2).mean(axis=1)
     row_from_bottom = info["height"] - 1 - int(np.argmax(brightness))
     assert row_from_bottom == pytest.approx(1000 / 4000 * (info["height"] - 1), abs=2)
+
+
+def test_a_corrupt_file_message_names_no_server_path(tmp_path: Path) -> None:
+    """Catches soundfile's "Error opening '/tmp/tmpXXXX.upload.wav'" (a server path) in the 400 a user sees."""
+    path = tmp_path / "garbage.wav"
+    path.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00" + b"\xff" * 16 + b"data\x00\x00\x00\x00")
+    with pytest.raises(MediaInputError) as caught:
+        io.probe_audio(path)
+    message = str(caught.value)
+    assert "corrupt or truncated" in message and str(tmp_path) not in message and "Error opening" not in message

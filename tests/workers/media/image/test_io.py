@@ -262,3 +262,42 @@ def test_probe_reads_headers_without_torch_or_scikit_image(tmp_path: Path) -> No
     info, heavy = json.loads(out.stdout)
     assert info == {"format": "PNG", "width": 6, "height": 4, "mode": "RGB", "orientation": 1, "has_alpha": False}
     assert heavy == []
+
+
+@pytest.mark.parametrize(("height", "width"), [(100_000, 1), (1, 100_000), (3, 60_000)])
+def test_an_extreme_aspect_ratio_costs_no_more_than_the_output(height: int, width: int) -> None:
+    """Catches a 274-byte 1 x 100,000 PNG killing the worker: fit_square enlarged the whole strip to 256 x 25.6
+    million pixels (78 GB of float32) before cropping it; the grid policy must still give the predicted grid."""
+    import tracemalloc
+
+    strip = np.random.default_rng(0).random((height, width, 3), dtype=np.float32)
+    tracemalloc.start()
+    square, _ = fit_square(strip, 256)
+    grid, _ = fit_patch_grid(strip, patch=8, max_side=512)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert square.shape == (256, 256, 3)
+    rows, cols = patch_grid_shape(height, width, patch=8, max_side=512)
+    assert grid.shape == (rows * 8, cols * 8, 3)
+    assert peak < 200 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_fit_square_of_a_long_strip_keeps_its_centre() -> None:
+    """Catches the source pre-crop of an extreme strip taking the wrong part: the centre of a 10 x 20,000 strip,
+    white only in its middle 10 pixels, fills the whole square."""
+    strip = np.zeros((10, 20_000, 3), np.float32)
+    strip[:, 9_995:10_005] = 1.0
+    square, note = fit_square(strip, 64)
+    assert "centre-cropped to 64x64" in note
+    np.testing.assert_allclose(square[:, 8:56], 1.0, atol=0.05)  # Lanczos ringing at the band edges
+
+
+def test_pillows_bomb_refusal_states_the_products_limit(tmp_path: Path) -> None:
+    """Catches Pillow's own 'could be decompression bomb DOS attack' text (with Pillow's limit, not ours) reaching
+    the user instead of the accepted megapixels and what to do."""
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(_png_header_only(100_000, 100_000))
+    with pytest.raises(MediaInputError) as caught:
+        probe_image(bomb)
+    message = str(caught.value)
+    assert "at most 40 megapixels" in message and "Downscale" in message and "DOS" not in message
