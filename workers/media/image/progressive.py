@@ -44,6 +44,7 @@ MAX_STAGE_SAMPLES = 8192  # k-means vectors per stage (regions of a seeded subse
 MAX_WINDOWS = 4096  # training windows (a seeded random subset)
 TRAINING_SCALES = (256, 320, 384, 512)  # shorter side of each training image, for the windows
 WINDOW_STRIDE = 2  # blocks between training windows (16 pixels)
+TRAINING_MAX_ASPECT = 4  # longer training images are centre-cropped to 4:1 first (bounded work per image)
 ITERATIONS = 10
 
 Report = Callable[[float, str], None]
@@ -235,16 +236,26 @@ def load_progressive_tokenizer(path: Path) -> ProgressiveTokenizer:
     return ProgressiveTokenizer(tables, info=tokenizer_info(codebook_size=size, label=str(label)[:80]), header=header)
 
 
+def _training_crop(pixels: np.ndarray) -> np.ndarray:
+    """The centre of an image longer than ``TRAINING_MAX_ASPECT`` times its shorter side (a team upload of 1 x 100,000
+    pixels would otherwise be scaled to 512 x 51 million pixels, 300 GB of float32, for its windows)."""
+    height, width = pixels.shape[:2]
+    keep_h, keep_w = min(height, TRAINING_MAX_ASPECT * width), min(width, TRAINING_MAX_ASPECT * height)
+    top, left = (height - keep_h) // 2, (width - keep_w) // 2
+    return pixels[top : top + keep_h, left : left + keep_w]
+
+
 def training_windows(images: Sequence[TrainingImage], *, seed: int) -> np.ndarray:
     """[N, GRID, GRID, 3] block means of 256x256 windows (stride WINDOW_STRIDE blocks, and mirrored) of each image
     at TRAINING_SCALES, in a seeded random order."""
     windows = []
     for image in images:
-        height, width = image.pixels.shape[:2]
+        pixels = _training_crop(image.pixels)
+        height, width = pixels.shape[:2]
         for short in TRAINING_SCALES:
             scale = short / min(height, width)
             new_h, new_w = max(SIZE, round(height * scale)), max(SIZE, round(width * scale))
-            scaled = resize(image.pixels, new_h, new_w)
+            scaled = resize(pixels, new_h, new_w)
             rows, cols = new_h // CELL, new_w // CELL
             blocks = scaled[: rows * CELL, : cols * CELL].astype(np.float64)
             blocks = blocks.reshape(rows, CELL, cols, CELL, 3).mean(axis=(1, 3))

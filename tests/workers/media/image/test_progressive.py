@@ -141,3 +141,20 @@ def test_every_token_is_a_nearest_vector_of_its_residual(
             distances = ((table.astype(np.float64) - vector) ** 2).sum(axis=1)
             code = tokens.codes[start + index]
             assert distances[code] <= distances.min() + 1e-6, (start + index, code, int(distances.argmin()))
+
+
+def test_training_windows_of_an_extreme_strip_stay_small() -> None:
+    """Catches a team upload of 2 x 60,000 pixels making codebook training scale it to 512 x 15 million pixels
+    (about 92 GB of float32) for its windows: it is centre-cropped to 4:1 first, so its windows are those of 2 x 8."""
+    import tracemalloc
+
+    strip = np.random.default_rng(1).random((2, 60_000, 3), dtype=np.float32)
+    tracemalloc.start()
+    windows = progressive.training_windows([kmeans.TrainingImage(name="s", sha256="0" * 64, pixels=strip)], seed=0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    same = progressive.training_windows(
+        [kmeans.TrainingImage(name="c", sha256="0" * 64, pixels=strip[:, 29_996:30_004])], seed=0
+    )
+    np.testing.assert_array_equal(windows, same)
+    assert peak < 300 * 2**20, f"peak {peak / 2**20:.0f} MiB"
