@@ -21,8 +21,8 @@ export interface CodebookMethodInfo {
 /** Which methods train which modality (the server refuses any other pairing). */
 export const CODEBOOK_METHODS: Record<MediaModality, readonly CodebookMethodInfo[]> = {
   image: [
-    { value: 'kmeans-patch', label: 'k-means patches (2D grid)', hint: 'Each 8×8 patch becomes its nearest of k visual words.', defaultSize: 256 },
-    { value: 'progressive', label: 'Coarse-to-fine 1D', hint: 'Ordered tokens: a prefix of k tokens reconstructs the image progressively.', defaultSize: 256 },
+    { value: 'kmeans-patch', label: 'k-means patches (grid)', hint: 'Each 8×8 patch becomes its nearest of k visual words.', defaultSize: 256 },
+    { value: 'progressive', label: 'coarse-to-fine 1D (strip)', hint: 'Ordered tokens: a prefix of k tokens reconstructs the image progressively.', defaultSize: 256 },
   ],
   audio: [{ value: 'mel-units', label: 'k-means mel units', hint: 'Each log-mel frame becomes its nearest of k units.', defaultSize: 64 }],
 };
