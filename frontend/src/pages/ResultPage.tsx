@@ -124,7 +124,12 @@ export function ResultPage({ id }: { id: string }) {
             {(stream) => <SpecLive stream={stream} maxNewTokens={typeof job.params?.max_new_tokens === 'number' ? job.params.max_new_tokens : undefined} />}
           </JobProgress>
         ) : (
-          <JobProgress job={job} onSucceeded={(j) => setJob(j)} onEnded={() => reload()} />
+          <JobProgress
+            job={job}
+            onSucceeded={(j) => setJob(j)}
+            onEnded={() => reload()}
+            {...(job.kind === 'media_codebook' ? { description: 'This codebook is still training on a worker.', runningLabel: 'Training…' } : {})}
+          />
         ))}
       {job.status === 'failed' && <ErrorBanner error={new Error(job.error || 'The job failed.')} title="This job failed" />}
       {job.status === 'cancelled' && <Notice kind="warn">This job was cancelled before it finished.</Notice>}
