@@ -6,7 +6,7 @@ with an attention mask. With right padding every real token keeps the position i
 alone, so a padded row's logits equal the text's unbatched logits (tested to 1e-5 in float32); the padded positions
 are never read. A batch is bounded by ``batch_size`` texts and by ``LOGITS_BUDGET_BYTES`` of float32 logits
 (Gemma 3's 262k-token vocabulary makes logits, not weights, the memory peak), and the per-token statistics are
-reduced in chunks of positions for the same reason.
+reduced in chunks of positions, on CPU small enough to stay in cache (``CPU_STATS_CHUNK_ELEMENTS``).
 
 Length rule: a text longer than ``max_tokens`` (or the model's context, if smaller) keeps its first tokens; the
 result says ``truncated``.
