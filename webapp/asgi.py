@@ -15,11 +15,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from apps.accounts.websocket_auth import WebsocketAuthMiddlewareStack  # noqa: E402
+from webapp.body_limit import limit_request_bodies  # noqa: E402
 from webapp.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": limit_request_bodies(django_asgi_app),
         "websocket": WebsocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )
