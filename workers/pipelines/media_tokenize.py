@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import shutil
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -401,12 +402,22 @@ def _audio_input(path: Path, artifact_dir: Path, max_seconds: float) -> tuple[An
 
 
 def run(inputs: dict[str, Any], report: Report) -> dict[str, Any]:
+    """The job; a run that does not finish (cancelled, timed out, failed) removes the artifacts it wrote, which no
+    result lists and nothing could serve or delete."""
+    artifact_dir = Path(str(inputs["artifact_dir"]))
+    try:
+        return _run(inputs, report, artifact_dir)
+    except BaseException:
+        shutil.rmtree(artifact_dir, ignore_errors=True)
+        raise
+
+
+def _run(inputs: dict[str, Any], report: Report, artifact_dir: Path) -> dict[str, Any]:
     modality = str(inputs["modality"])
     if modality not in ("image", "audio"):
         raise MediaJobError(f"Unknown modality {modality!r}: image or audio.")
     selections = _selections(inputs)
     seed = int(inputs.get("seed") or 0)
-    artifact_dir = Path(str(inputs["artifact_dir"]))
     artifact_dir.mkdir(parents=True, exist_ok=True)
     path = Path(str(inputs["path"]))
     report(0.01, "decoding the input")

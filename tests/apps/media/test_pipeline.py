@@ -102,6 +102,8 @@ def test_a_cancel_ends_the_job_at_the_next_tokenizer(tmp_path: Path) -> None:
     with pytest.raises(JobCancelled):
         run(_inputs(tmp_path, files.tone(), "tone.wav", ids), report)
     assert not any("(3/3)" in message for message in seen)
+    # Catches a cancelled job leaving its half-written artifacts (the original, the first reconstruction) on disk.
+    assert not (tmp_path / "artifacts").exists()
 
 
 def test_a_ten_minute_clip_is_cropped_to_max_seconds(tmp_path: Path) -> None:
