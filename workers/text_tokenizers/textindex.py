@@ -187,18 +187,18 @@ class TextIndex:
     # ------------------------------------------------------------------ words and lines
 
     @_lazy
-    def _whitespace(self) -> tuple[Bools, int]:
-        """(True for every byte of a whitespace character, number of multi-byte line breaks U+0085/U+2028/U+2029)."""
+    def space_mask(self) -> Bools:
+        """True for every byte of a whitespace character (``str.isspace``)."""
         data = self.byte_array
         mask = data <= 0x20  # every ASCII whitespace byte is <= 0x20; a few control bytes below it are not spaces
         controls = (data < 0x09) | ((data - np.uint8(0x0E)) <= np.uint8(0x1B - 0x0E))
         if controls.any():
             mask &= ~controls
         if self.is_ascii:
-            return mask, 0
+            return mask
         lead = np.flatnonzero(_SPACE_LEADS[data])
         if lead.size == 0:
-            return mask, 0
+            return mask
         padded = np.concatenate([data, np.zeros(2, dtype=np.uint8)])
         first, second, third = padded[lead], padded[lead + 1], padded[lead + 2]
         two = (first == 0xC2) & ((second == 0x85) | (second == 0xA0))
@@ -212,16 +212,7 @@ class TextIndex:
         for length, hits in ((2, lead[two]), (3, lead[three])):
             for k in range(length):
                 mask[hits + k] = True
-        breaks = int(
-            np.count_nonzero((first == 0xC2) & (second == 0x85))
-            + np.count_nonzero(e2_80 & ((third == 0xA8) | (third == 0xA9)))
-        )
-        return mask, breaks
-
-    @property
-    def space_mask(self) -> Bools:
-        """True for every byte of a whitespace character (``str.isspace``)."""
-        return self._whitespace[0]
+        return mask
 
     word_segmentation = SEGMENTER
 
@@ -258,7 +249,10 @@ class TextIndex:
         if not self.text:
             return 0
         data = self.data
-        breaks = sum(data.count(b) for b in _LINE_BREAKS[:7] if b in data) + self._whitespace[1]
+        # In valid UTF-8 these byte sequences only ever encode the break characters themselves, so counting bytes
+        # is exact (and far cheaper than a per-byte whitespace mask). ``in`` on one byte is a fast memchr, so a
+        # sequence whose last byte is absent is not counted at all.
+        breaks = sum(data.count(b) for b in _LINE_BREAKS if b[-1:] in data)
         if b"\r" in data:
             breaks -= data.count(b"\r\n")
         return breaks + (self.text[-1] not in _LINE_BREAK_CHARS)
