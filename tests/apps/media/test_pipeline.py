@@ -65,6 +65,16 @@ def test_image_results_match_the_tokenizers_called_directly(tmp_path: Path) -> N
         "image/kmeans-patch-256",
         "image/progressive-1d",
     ]
+    # Catches a shipped codebook recorded without the file it was loaded from (the manifest's identity is its hash).
+    import hashlib
+
+    for identity, loaded in zip(
+        result["manifest"]["tokenizers"], (tokenizer, entries["image/progressive-1d"].load(None)), strict=True
+    ):
+        (path,) = loaded.source_files
+        assert identity["files"] == [
+            {"name": path.name, "bytes": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+        ]
 
 
 def test_audio_results_rates_and_the_codes_file(tmp_path: Path) -> None:

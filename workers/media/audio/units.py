@@ -188,6 +188,7 @@ def make_info(tokenizer_id: str, k: int, sample_rate: int, training: str) -> Med
 class MelUnitsTokenizer:
     def __init__(self, path: Path, *, tokenizer_id: str | None = None) -> None:
         self.path = path
+        self.source_files = [path]  # the manifest records their sha256
         self.header, arrays = read_codebook(path, kind_prefix=KIND)
         params = self.header["params"]
         k = require_int(params, "k", low=MIN_K, high=MAX_K)

@@ -168,6 +168,7 @@ class KMeansPatchTokenizer:
         if centroids.ndim != 2 or centroids.shape[1] != patch * patch * 3:
             raise ValueError(f"centroids must be [k, {patch * patch * 3}], got {centroids.shape}")
         self.centroids = np.asarray(centroids, dtype=np.float32)
+        self.source_files: list[Path] = []  # the files it was loaded from (none when built in memory)
         self.patch = patch
         self.max_side = max_side
         self.info = info or tokenizer_info(len(centroids), patch=patch, max_side=max_side)
@@ -219,7 +220,9 @@ def load_kmeans_tokenizer(path: Path) -> KMeansPatchTokenizer:
     centroids = require_array(arrays, "centroids", (size, patch * patch * 3), max_abs=1.5)
     label = header.get("label") if isinstance(header.get("label"), str) else ""
     info = tokenizer_info(size, patch=patch, max_side=max_side, label=str(label)[:80])
-    return KMeansPatchTokenizer(centroids, patch=patch, max_side=max_side, info=info, header=header)
+    tokenizer = KMeansPatchTokenizer(centroids, patch=patch, max_side=max_side, info=info, header=header)
+    tokenizer.source_files = [Path(path)]  # the manifest records their sha256
+    return tokenizer
 
 
 @dataclass(frozen=True)

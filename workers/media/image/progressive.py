@@ -165,6 +165,7 @@ class ProgressiveTokenizer:
         if len(tables) != len(STAGES):
             raise ValueError(f"one table per stage ({len(STAGES)}) expected, got {len(tables)}")
         self.tables = [np.asarray(table, dtype=np.float32) for table in tables]
+        self.source_files: list[Path] = []  # the files it was loaded from (none when built in memory)
         self.codebook_size = len(self.tables[0])
         self.info = info or tokenizer_info(codebook_size=self.codebook_size)
         self.header = header or {}
@@ -233,7 +234,11 @@ def load_progressive_tokenizer(path: Path) -> ProgressiveTokenizer:
     if any(np.any(table[0] != 0) for table in tables):
         raise CodebookFileError("Code 0 of every progressive stage must be the zero vector.")
     label = header.get("label") if isinstance(header.get("label"), str) else ""
-    return ProgressiveTokenizer(tables, info=tokenizer_info(codebook_size=size, label=str(label)[:80]), header=header)
+    tokenizer = ProgressiveTokenizer(
+        tables, info=tokenizer_info(codebook_size=size, label=str(label)[:80]), header=header
+    )
+    tokenizer.source_files = [Path(path)]  # the manifest records their sha256
+    return tokenizer
 
 
 def _training_crop(pixels: np.ndarray) -> np.ndarray:
