@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -65,6 +66,16 @@ INFO = MediaTokenizerInfo(
     licence="LGPL-2.1 (Debian's codec2 1.0.5 package, its LPCNet port included; upstream LPCNet is BSD-3-Clause)",
 )
 FIELD_WIDTHS = tuple(int(np.log2(size)) for size in INFO.codebook_sizes)
+
+
+def _loaded_library_paths() -> list[str]:
+    """Where the dynamic loader found ``LIBRARY`` in this process (Linux: /proc/self/maps), once it is loaded."""
+    library()
+    try:
+        maps = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return []
+    return sorted({line.split()[-1] for line in maps if line.rstrip().endswith(LIBRARY) or f"/{LIBRARY}" in line})
 
 
 @functools.cache
@@ -162,6 +173,8 @@ class LPCNetTokenizer:
 
     def __init__(self) -> None:
         check_layout()
+        # The shared library holds the network's weights: the manifest records its sha256.
+        self.source_files = [Path(p) for p in _loaded_library_paths()]
 
     def encode(self, wave: np.ndarray, sample_rate: int) -> AudioTokens:
         pcm = to_int16(resample(wave, sample_rate, SAMPLE_RATE))

@@ -114,6 +114,9 @@ class PhoneTokenizer:
             raise NotInstalledError("pocketsphinx or its en-us model is not installed", install=INSTALL)
         from pocketsphinx import Decoder
 
+        # The acoustic model and phone LM actually loaded (the manifest records their sha256).
+        self.source_files = sorted(p for p in (folder / "en-us").iterdir() if p.is_file())
+        self.source_files.append(folder / "en-us-phone.lm.bin")
         self._decoder = Decoder(
             hmm=str(folder / "en-us"),
             allphone=str(folder / "en-us-phone.lm.bin"),

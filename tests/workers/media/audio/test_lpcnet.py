@@ -88,3 +88,11 @@ def test_missing_library_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> No
         assert not status.installed and "libcodec2-1.0" in status.install
     finally:
         lpcnet.library.cache_clear()
+
+
+def test_the_manifest_can_hash_the_library_holding_the_weights() -> None:
+    """Catches an LPCNet result whose manifest cannot name the shared library (and so the weights) that made it."""
+    from workers.media.audio.lpcnet import LIBRARY, LPCNetTokenizer
+
+    (path,) = LPCNetTokenizer().source_files
+    assert path.name == LIBRARY and path.is_file()

@@ -60,3 +60,11 @@ def test_there_is_no_decoder() -> None:
     tokens = tokenizer().encode(codec2_speech(), 8000)
     with pytest.raises(NotImplementedError):
         tokenizer().decode(tokens)
+
+
+def test_the_manifest_can_hash_the_acoustic_model_loaded() -> None:
+    """Catches a phone result whose manifest does not list the acoustic model and phone LM files it used."""
+    from workers.media.audio.phones import PhoneTokenizer
+
+    names = {path.name for path in PhoneTokenizer().source_files}
+    assert {"mdef", "means", "en-us-phone.lm.bin"} <= names
