@@ -153,7 +153,7 @@ def test_build_a_frequency_table_then_score_dcpdd_and_binoculars(browser: Any, a
     page = _open(browser, app_url, "fay")
     _choose_only(page, "det-score", ["dcpdd", "binoculars"])
     corpus = tmp_path / "corpus.txt"
-    corpus.write_text("\n".join(row["text"] for row in ROWS) + "\nThe quick brown fox.\n", encoding="utf-8")
+    corpus.write_text("\n".join(str(row["text"]) for row in ROWS) + "\nThe quick brown fox.\n", encoding="utf-8")
     builder = page.get_by_test_id("det-freq-builder")
     builder.locator("summary").click()
     assert page.get_by_test_id("det-freq-model").input_value() == MODEL

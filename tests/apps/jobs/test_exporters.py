@@ -31,6 +31,7 @@ def test_formula_cells_are_neutralised_in_the_csv_export() -> None:
     job.refresh_from_db()
 
     body, content_type = export_job(job=job, fmt="csv")
+    assert isinstance(body, str)
     rows = list(csv.reader(io.StringIO(body, newline="")))
     exported = [row[-1] for row in rows[1:]]
     assert exported == [*("'" + t for t in HOSTILE), "-1", "+2.5", "plain", "a=b"]
