@@ -14,6 +14,10 @@ ENV TOKENSCOPE_COMMIT=$TOKENSCOPE_COMMIT
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=webapp.settings.production \
     TOKENSCOPE_MODEL_DIR=/models HOST=0.0.0.0 PORT=8000
 WORKDIR /app
+# The audio tokenizers' system libraries (Makefile SYSTEM_PACKAGES): LPCNet's weights live in libcodec2-1.0.
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        libcodec2-1.0 codec2 libsndfile1 espeak-ng sox \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt requirements-assets.txt ./
 RUN pip install --no-cache-dir -r requirements.txt && pip install --no-cache-dir --no-deps -r requirements-assets.txt
 COPY . .
