@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
 import pytest
 
 from tests.workers.text_tokenizers.hard_texts import HARD_TEXTS
-from workers.text_tokenizers import TextIndex, TokenizerError, words
+from workers.text_tokenizers import TextIndex, TokenizerError, textindex, words
 
 ALL_SPACES = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
 # Characters that share a lead byte with multi-byte spaces but are not spaces (©, ’, 、, ᚁ, \u2060).
@@ -89,3 +90,12 @@ def test_background_warm_up_gives_the_same_answers() -> None:
 def test_unpaired_surrogates_are_refused_with_a_clear_message() -> None:
     with pytest.raises(TokenizerError, match="unpaired UTF-16 surrogate"):
         TextIndex("ok \ud800 bad")
+
+
+def test_the_warm_up_thread_is_used_only_when_a_core_is_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catches a helper thread started on a machine whose cores are all busy, where it slows the encode down."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 0.0, 0.0))
+    assert textindex.spare_core()
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.0, 0.0))
+    assert not textindex.spare_core()
