@@ -180,9 +180,14 @@ def tokenize_params(
     """A media job's checked parameters (no upload yet): everything refusable is refused here."""
     chosen = check_selections(team=team, modality=modality, chosen=tokenizers, filename=filename)
     params: dict[str, Any] = {"modality": modality, "tokenizers": chosen, "seed": int(seed), "filename": filename}
+    # A parameter of the other modality is refused rather than ignored (a client that sends it expects an effect).
     if modality == "image":
+        if max_seconds is not None:
+            raise ApplicationError(f"'{filename}' is an image: max_seconds applies to audio only; leave it out.")
         params["ks"] = _check_ks(ks)
     else:
+        if ks:
+            raise ApplicationError(f"'{filename}' is audio: ks (image prefix lengths) applies to images only.")
         params["max_seconds"] = _check_max_seconds(max_seconds)
     return params
 

@@ -157,6 +157,7 @@ def test_a_selection_problem_stores_nothing(client: APIClient, team: Team) -> No
         (MULAW * 2, {}, 400, "chosen twice"),
         ([], {}, 400, "tokenizers"),
         (MULAW, {"max_seconds": "601"}, 400, "max_seconds"),
+        (MULAW, {"ks": "[1, 2]"}, 400, "applies to images only"),  # refused, not silently ignored
         ("not json", {}, 400, "JSON list"),
     ]
     for tokenizers, fields, status, words in cases:
