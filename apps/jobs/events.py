@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 from asgiref.sync import async_to_sync
+from celery.exceptions import SoftTimeLimitExceeded
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -65,6 +66,8 @@ def job_event_send(job_id: Any, payload: dict[str, Any]) -> None:
         return
     try:
         async_to_sync(layer.group_send)(job_group(job_id), {"type": "job.event", "payload": payload})
+    except SoftTimeLimitExceeded:  # the job's time limit, landing mid-push: not ours to swallow
+        raise
     except Exception:  # noqa: BLE001 - notification only
         logger.warning("Could not push event for job %s", job_id, exc_info=True)
 
@@ -95,6 +98,8 @@ def job_partial_send(job_id: Any, partial: Any) -> int | None:
                         max(1, int(settings.JOB_STREAM_BACKLOG_TTL_S)),
                     )
                 )
+            except SoftTimeLimitExceeded:  # the job's time limit, landing mid-push: not ours to swallow
+                raise
             except Exception:  # noqa: BLE001 - late subscribers lose the replay, live ones still get the event
                 logger.warning("Could not keep a partial result of job %s for late subscribers", job_id, exc_info=True)
         payload = event if seq is None else {**event, "seq": seq}
@@ -103,6 +108,8 @@ def job_partial_send(job_id: Any, partial: Any) -> int | None:
 
     try:
         return async_to_sync(append_and_push)()
+    except SoftTimeLimitExceeded:  # the job's time limit, landing mid-push: not ours to swallow
+        raise
     except Exception:  # noqa: BLE001 - notification only
         logger.warning("Could not push a partial result of job %s", job_id, exc_info=True)
         return None
@@ -116,6 +123,8 @@ async def job_stream_backlog(job_id: Any) -> list[dict[str, Any]]:
         return []
     try:
         raw = await client.lrange(job_stream_keys(job_id)[1], 0, -1)
+    except SoftTimeLimitExceeded:  # the job's time limit, landing mid-push: not ours to swallow
+        raise
     except Exception:  # noqa: BLE001 - the live view then starts where the subscriber joined
         logger.warning("Could not read the partial results of job %s", job_id, exc_info=True)
         return []
@@ -138,5 +147,7 @@ def job_stream_expire(job_id: Any) -> None:
 
     try:
         async_to_sync(expire)()
+    except SoftTimeLimitExceeded:  # the job's time limit, landing mid-push: not ours to swallow
+        raise
     except Exception:  # noqa: BLE001 - the backlog then expires on its own TTL
         logger.warning("Could not expire the partial results of job %s", job_id, exc_info=True)

@@ -84,10 +84,15 @@ def job_execute(*, job_id: str, worker: str) -> None:
     if job is None:
         return
     kind = job_kind(job.kind)
+    started = time.monotonic()
     try:
         with Heartbeat(job.id):  # reading the inputs (a large upload) is silent too
             inputs = kind.load_input_builder()(job)
             result = kind.load_pipeline()(inputs, Reporter(job.id))
+        if time.monotonic() - started > kind.time_limit_s:
+            # The time-limit signal is an exception raised wherever the pipeline happens to be; code that catches
+            # broad exceptions there (a library, a best-effort step) can swallow it. The limit holds regardless.
+            raise SoftTimeLimitExceeded()
         versions = result.pop("versions", {}) if isinstance(result, dict) else {}
         services.job_succeed(job_id=job.id, result=result, versions=versions)
     except Exception as exc:  # libraries may wrap our signals, so look through the exception chain
