@@ -16,6 +16,8 @@ stores anyway once the job finishes. The consumer reads the list on connect, aft
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -59,17 +61,26 @@ def _redis(layer: Any, job_id: Any) -> Any | None:
     return connection(consistent_hash(job_group(job_id)))
 
 
+@contextmanager
+def _best_effort(message: str, job_id: Any) -> Iterator[None]:
+    """Events are notifications (clients re-read the row on reconnect): a Redis error is logged, never fails the job.
+    The worker's time-limit signal passes through: it is raised in the job's thread wherever it is, an event push
+    included (the coroutines run on another thread, so only these synchronous call sites can receive it)."""
+    try:
+        yield
+    except SoftTimeLimitExceeded:
+        raise
+    except Exception:  # noqa: BLE001 - best effort by design
+        logger.warning(message, job_id, exc_info=True)
+
+
 def job_event_send(job_id: Any, payload: dict[str, Any]) -> None:
     """Best effort: a Redis hiccup must not fail the job, since clients re-read the row on reconnect."""
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
+    with _best_effort("Could not push event for job %s", job_id):  # notification only
         async_to_sync(layer.group_send)(job_group(job_id), {"type": "job.event", "payload": payload})
-    except SoftTimeLimitExceeded:  # the job's time limit, landing mid-push: not ours to swallow
-        raise
-    except Exception:  # noqa: BLE001 - notification only
-        logger.warning("Could not push event for job %s", job_id, exc_info=True)
 
 
 def job_partial_send(job_id: Any, partial: Any) -> int | None:
@@ -98,21 +109,15 @@ def job_partial_send(job_id: Any, partial: Any) -> int | None:
                         max(1, int(settings.JOB_STREAM_BACKLOG_TTL_S)),
                     )
                 )
-            except SoftTimeLimitExceeded:  # the job's time limit, landing mid-push: not ours to swallow
-                raise
             except Exception:  # noqa: BLE001 - late subscribers lose the replay, live ones still get the event
                 logger.warning("Could not keep a partial result of job %s for late subscribers", job_id, exc_info=True)
         payload = event if seq is None else {**event, "seq": seq}
         await layer.group_send(job_group(job_id), {"type": "job.event", "payload": payload})
         return seq
 
-    try:
+    with _best_effort("Could not push a partial result of job %s", job_id):  # notification only
         return async_to_sync(append_and_push)()
-    except SoftTimeLimitExceeded:  # the job's time limit, landing mid-push: not ours to swallow
-        raise
-    except Exception:  # noqa: BLE001 - notification only
-        logger.warning("Could not push a partial result of job %s", job_id, exc_info=True)
-        return None
+    return None
 
 
 async def job_stream_backlog(job_id: Any) -> list[dict[str, Any]]:
@@ -123,8 +128,6 @@ async def job_stream_backlog(job_id: Any) -> list[dict[str, Any]]:
         return []
     try:
         raw = await client.lrange(job_stream_keys(job_id)[1], 0, -1)
-    except SoftTimeLimitExceeded:  # the job's time limit, landing mid-push: not ours to swallow
-        raise
     except Exception:  # noqa: BLE001 - the live view then starts where the subscriber joined
         logger.warning("Could not read the partial results of job %s", job_id, exc_info=True)
         return []
@@ -145,9 +148,5 @@ def job_stream_expire(job_id: Any) -> None:
             for key in job_stream_keys(job_id):
                 await client.expire(key, ttl)
 
-    try:
+    with _best_effort("Could not expire the partial results of job %s", job_id):  # it expires on its own TTL
         async_to_sync(expire)()
-    except SoftTimeLimitExceeded:  # the job's time limit, landing mid-push: not ours to swallow
-        raise
-    except Exception:  # noqa: BLE001 - the backlog then expires on its own TTL
-        logger.warning("Could not expire the partial results of job %s", job_id, exc_info=True)
