@@ -11,6 +11,7 @@ top functions by own time. Compare with bench/tokenize_bench.py, which adds the 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import os
 import pstats
@@ -20,6 +21,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import orjson
 
 from bench.tokenize_bench import TOKENIZER, text_of
 
@@ -68,9 +71,8 @@ def profile(args: argparse.Namespace, tmp: Path, redis_url: str) -> None:
     import django
 
     django.setup()
-    from asgiref.sync import async_to_sync
     from django.core.management import call_command
-    from django.test import AsyncClient, Client
+    from django.test import Client
 
     from apps.accounts.services import api_token_create, team_create
     from apps.core.fast_json import dumps
@@ -97,16 +99,44 @@ def profile(args: argparse.Namespace, tmp: Path, redis_url: str) -> None:
         response = client.post("/api/v1/tokenize/", body, content_type="application/json")
         assert response.status_code == 201, response.content[:300]
 
-    # Through Django's ASGI handler, as the server runs it: each request in its own context and thread, so per-context
-    # state (cache clients, database connections) is not reused between requests there, unlike with the test client.
-    asgi_client = AsyncClient()  # host "testserver": see ALLOWED_HOSTS above
-    asgi_post = async_to_sync(asgi_client.post)
+    # Through the ASGI application the server runs (webapp.asgi: the body read in the event loop, then Django's
+    # handler on the kept threads), on one event loop kept across requests as the server keeps it.
+    from webapp.asgi import application
+
+    loop = asyncio.new_event_loop()
+    request_body = orjson.dumps(body)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/tokenize/",
+        "raw_path": b"/api/v1/tokenize/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(request_body)).encode()),
+            (b"authorization", f"Token {key}".encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
 
     def post_asgi() -> None:
-        response = asgi_post(
-            "/api/v1/tokenize/", body, content_type="application/json", headers={"Authorization": f"Token {key}"}
-        )
-        assert response.status_code == 201, response.content[:300]
+        sent: list[dict[str, object]] = []
+        messages = iter([{"type": "http.request", "body": request_body, "more_body": False}])
+
+        async def receive() -> dict[str, object]:
+            return next(messages, {"type": "http.disconnect"})
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        loop.run_until_complete(application(dict(scope), receive, send))
+        assert sent[0]["status"] == 201, sent
 
     if args.upload:
         profile_upload(client, text, args)
@@ -128,7 +158,7 @@ def profile(args: argparse.Namespace, tmp: Path, redis_url: str) -> None:
         ),
         "JobSerializer(job).data": lambda: JobSerializer(job).data,
         "whole request (test client, no HTTP)": post,
-        "whole request (ASGI handler, no HTTP)": post_asgi,
+        "whole request (served ASGI app, no HTTP)": post_asgi,
     }
     print(f"{args.size} bytes, {len(result['results'][0]['tokens']['ids'])} tokens, result {len(dumps(result))} B")
     print(

@@ -8,19 +8,21 @@ from webapp.server_logging import install_query_string_redaction
 install_query_string_redaction()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings.local")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+import django  # noqa: E402
 
-django_asgi_app = get_asgi_application()
+django.setup()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from apps.accounts.websocket_auth import WebsocketAuthMiddlewareStack  # noqa: E402
 from webapp.body_limit import limit_request_bodies  # noqa: E402
 from webapp.routing import websocket_urlpatterns  # noqa: E402
+from webapp.sync_http import threaded_django_http  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": limit_request_bodies(django_asgi_app),
+        "http": limit_request_bodies(threaded_django_http(settings.WEB_THREADS)),
         "websocket": WebsocketAuthMiddlewareStack(URLRouter(websocket_urlpatterns)),
     }
 )
