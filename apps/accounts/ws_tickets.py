@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -28,6 +27,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
+from apps.core.process_loop import run_in_process_loop
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def ws_ticket_issue(*, user: User, job_id: uuid.UUID | None = None) -> WsTicket:
         await client.set(_key(ticket), grant, ex=ttl_s, nx=True)
 
     try:
-        async_to_sync(store)()
+        run_in_process_loop(store)
     except ApplicationError:
         raise
     except Exception as error:  # noqa: BLE001 - Redis unreachable: a clear 503, not a 500

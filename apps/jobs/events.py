@@ -21,12 +21,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from asgiref.sync import async_to_sync
 from celery.exceptions import SoftTimeLimitExceeded
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from apps.core.fast_json import dumps
+from apps.core.process_loop import run_in_process_loop
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,8 @@ def _redis(layer: Any, job_id: Any) -> Any | None:
 def _best_effort(message: str, job_id: Any) -> Iterator[None]:
     """Events are notifications (clients re-read the row on reconnect): a Redis error is logged, never fails the job.
     The worker's time-limit signal passes through: it is raised in the job's thread wherever it is, an event push
-    included (the coroutines run on another thread, so only these synchronous call sites can receive it)."""
+    included (the coroutines run on the process's event loop thread, so only these synchronous call sites can
+    receive it)."""
     try:
         yield
     except SoftTimeLimitExceeded:
@@ -80,7 +81,7 @@ def job_event_send(job_id: Any, payload: dict[str, Any]) -> None:
     if layer is None:
         return
     with _best_effort("Could not push event for job %s", job_id):  # notification only
-        async_to_sync(layer.group_send)(job_group(job_id), {"type": "job.event", "payload": payload})
+        run_in_process_loop(lambda: layer.group_send(job_group(job_id), {"type": "job.event", "payload": payload}))
 
 
 def job_partial_send(job_id: Any, partial: Any) -> int | None:
@@ -116,7 +117,7 @@ def job_partial_send(job_id: Any, partial: Any) -> int | None:
         return seq
 
     with _best_effort("Could not push a partial result of job %s", job_id):  # notification only
-        return async_to_sync(append_and_push)()
+        return run_in_process_loop(append_and_push)
     return None
 
 
@@ -149,4 +150,4 @@ def job_stream_expire(job_id: Any) -> None:
                 await client.expire(key, ttl)
 
     with _best_effort("Could not expire the partial results of job %s", job_id):  # it expires on its own TTL
-        async_to_sync(expire)()
+        run_in_process_loop(expire)
