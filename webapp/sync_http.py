@@ -149,7 +149,10 @@ def _pusher(send: Send, loop: asyncio.AbstractEventLoop) -> Callable[[Message], 
     """Send from the handler's thread through the event loop, waiting until the server has taken each message (so a
     slow reader slows the download instead of filling memory)."""
 
+    async def deliver(message: Message) -> None:
+        await send(message)  # ASGI promises an awaitable, run_coroutine_threadsafe wants a coroutine
+
     def push(message: Message) -> None:
-        asyncio.run_coroutine_threadsafe(send(message), loop).result()
+        asyncio.run_coroutine_threadsafe(deliver(message), loop).result()
 
     return push
