@@ -15,6 +15,7 @@ the tokens' bytes concatenate to the text; otherwise (normalising tokenizers) th
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -38,13 +39,16 @@ from workers.text_tokenizers.encoding import (
 )
 from workers.text_tokenizers.errors import TokenizerError
 from workers.text_tokenizers.spec import TokenizerSpec
-from workers.text_tokenizers.textindex import I64, TextIndex
+from workers.text_tokenizers.textindex import I64, TextIndex, spare_cores
 
 Progress = Callable[[float], None]
 IdsLike = Sequence[int] | npt.NDArray[np.integer[Any]]
 
 # Texts longer than this are encoded in pieces (for progress reports) by tokenizers for which that is exact.
 CHUNK_CHARS = 1 << 20
+# At most this many threads encode one long text's pieces, when that many cores are free. The tokenizer sandbox sets
+# 1: its address-space cap counts every thread's stack and malloc arena.
+MAX_ENCODE_THREADS = int(os.environ.get("TOKENSCOPE_ENCODE_THREADS", "4"))
 _BYTE_PIECE = re.compile(r"<0x([0-9A-Fa-f]{2})>")
 
 
@@ -231,10 +235,12 @@ class TableTokenizer:
     def _encode_chunked(
         self, text: str, progress: Progress | None, *, verify: bool = False, special: bool = False
     ) -> tuple[Ids, list[tuple[int, Any]], bool | None]:
-        """Ids of ``text``, cut into safe pieces for progress reports when long and ``chunk_safe``.
+        """Ids of ``text``, cut into safe pieces (for progress reports and cores) when long and ``chunk_safe``.
 
-        With ``verify`` and a byte-level ``decode_bytes``, each piece's roundtrip is checked in a helper thread while
-        the library (which releases the GIL) encodes the next piece, so the check costs almost no wall time.
+        The pieces are encoded on as many threads as the load average leaves cores free (up to
+        ``MAX_ENCODE_THREADS``; the libraries release the GIL while encoding), and their ids are joined in order, so
+        the result is the whole text's ids (tests check chunked == whole). With ``verify`` and a byte-level
+        ``decode_bytes``, each piece's roundtrip is checked in a helper thread while later pieces are encoded.
         Returns (ids, [(char offset, library object)], roundtrip or None when not checked).
         """
         special = special and self.parses_specials
@@ -248,18 +254,26 @@ class TableTokenizer:
         raws: list[tuple[int, Any]] = []
         checks: list[Future[bool]] = []
         can_verify = verify and type(self).decode_bytes is not TableTokenizer.decode_bytes
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roundtrip") as pool:
+        threads = min(MAX_ENCODE_THREADS, spare_cores())
+        checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roundtrip")
+        encoders = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="encode") if threads > 1 else None
+        try:
+            encoded = [encoders.submit(self._encode_piece, piece, special) for _, piece in pieces] if encoders else []
             for number, (offset, piece) in enumerate(pieces, start=1):
-                ids, raw = self._encode_piece(piece, special)
+                ids, raw = encoded[number - 1].result() if encoders else self._encode_piece(piece, special)
                 parts.append(ids)
                 raws.append((offset, raw))
                 if can_verify:
-                    checks.append(pool.submit(self._piece_roundtrips, piece, ids))
+                    checks.append(checker.submit(self._piece_roundtrips, piece, ids))
                 if progress:
                     progress(number / len(pieces))
             # Pieces that all round-trip make the whole text round-trip (decode_bytes concatenates); if one does not,
             # the caller decodes the whole text to be exact.
             verified = True if checks and all(check.result() for check in checks) else None
+        finally:  # on an error (or the job's time limit) pieces not started are dropped, not encoded
+            if encoders:
+                encoders.shutdown(cancel_futures=True)
+            checker.shutdown(cancel_futures=True)
         return np.concatenate(parts), raws, verified
 
     def _chunkable(self, special: bool) -> bool:

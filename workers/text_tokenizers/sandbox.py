@@ -113,6 +113,7 @@ def _child_env() -> dict[str, str]:
             "TOKENIZERS_PARALLELISM": "false",
             "OMP_NUM_THREADS": "1",
             "OPENBLAS_NUM_THREADS": "1",
+            "TOKENSCOPE_ENCODE_THREADS": "1",  # long texts' pieces encoded one after the other (adapters.py)
             "MALLOC_ARENA_MAX": "2",
         }
     )

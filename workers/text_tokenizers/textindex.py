@@ -8,6 +8,7 @@ ranges). Built once per input, not per tokenizer.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -42,16 +43,21 @@ _LINE_BREAKS = (
 _LINE_BREAK_CHARS = frozenset(b.decode() for b in _LINE_BREAKS)
 
 
-def spare_core() -> bool:
-    """Whether a helper thread would get a core of its own: the 1-minute load average (which counts this process)
-    leaves one free. On a machine whose cores are all busy, the warm-up thread only competes with the encode: at load
-    average 5 on 2 cores it cost 15% more CPU and 15% more wall time on 10 MB than warming in line (docs/benchmarks.md).
-    """
+def spare_cores() -> int:
+    """How many cores the 1-minute load average leaves free, i.e. how many threads would each get a core of their
+    own. On a machine whose cores are all busy, helper threads only compete with the encode: at load average 5 on 2
+    cores the text index's warm-up thread cost 15% more CPU and 15% more wall time on 10 MB than warming in line
+    (docs/benchmarks.md)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    return os.getloadavg()[0] + 1 <= cores
+    return max(0, math.floor(cores - os.getloadavg()[0]))
+
+
+def spare_core() -> bool:
+    """Whether a helper thread would get a core of its own."""
+    return spare_cores() >= 1
 
 
 class _lazy(Generic[T]):  # noqa: N801 - used like functools.cached_property

@@ -4,6 +4,9 @@ against the libraries' own offsets."""
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -173,14 +176,19 @@ def test_only_the_mistral_sentencepiece_tokenizers_encode_in_one_call() -> None:
     assert one_call - {"builtin:bytes", "builtin:chars"} == {"mistral:v1", "mistral:v3"}
 
 
+@pytest.mark.parametrize("threads", [1, 3], ids=["one-thread", "three-threads"])
 @pytest.mark.parametrize("spec_id", CHUNKED_IDS)
-def test_chunked_encoding_gives_the_same_ids_as_one_call(spec_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Long texts are encoded in pieces for progress; where that is enabled it must not change a single id."""
+def test_chunked_encoding_gives_the_same_ids_as_one_call(
+    spec_id: str, threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long texts are encoded in pieces for progress (and on the free cores); where that is enabled it must not change
+    a single id. Catches a bad cut, and pieces joined out of order when several threads encode them."""
     tokenizer = require(spec_id)
     assert getattr(tokenizer, "chunk_safe", False), f"{spec_id} is expected to encode long texts in pieces"
     text = "\n".join(list(HARD_TEXTS.values()) * 4) + "\nEnd.\n" + "trailing  \nword\n\n\nNext\r\nLine\n" * 30
     whole = tokenizer.encode(text).ids
     monkeypatch.setattr(adapters, "CHUNK_CHARS", 64)
+    monkeypatch.setattr(adapters, "spare_cores", lambda: threads)
     assert len(split_for_chunks(text, 64)) > 20
     calls: list[float] = []
     chunked = tokenizer.encode(text, progress=calls.append)
@@ -188,6 +196,31 @@ def test_chunked_encoding_gives_the_same_ids_as_one_call(spec_id: str, monkeypat
     assert len(calls) > 20 and calls == sorted(calls) and calls[-1] == 1.0
     if hasattr(tokenizer, "encoding"):  # tiktoken-based: the roundtrip was verified piece by piece
         assert chunked.roundtrip is True
+
+
+def test_an_error_in_one_piece_stops_the_pieces_not_yet_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catches a failed (or timed-out) encode that still encodes every queued piece before the error reaches the job:
+    the thread pool's default shutdown waits for all of them."""
+    tokenizer = require("tiktoken:cl100k_base")
+    text = ("Some words here.\nAnother line 123.\n" * 200)[:6_000]
+    monkeypatch.setattr(adapters, "CHUNK_CHARS", 64)
+    monkeypatch.setattr(adapters, "spare_cores", lambda: 2)
+    pieces = len(split_for_chunks(text, 64))
+    calls: list[str] = []
+    assert isinstance(tokenizer, adapters.TiktokenTokenizer)
+    real = adapters.TiktokenTokenizer._encode_piece
+
+    def failing(self: adapters.TiktokenTokenizer, piece: str, special: bool) -> tuple[Any, Any]:
+        calls.append(piece)
+        if len(calls) == 2:
+            raise RuntimeError("piece failed")
+        time.sleep(0.01)
+        return real(self, piece, special)
+
+    monkeypatch.setattr(adapters.TiktokenTokenizer, "_encode_piece", failing)
+    with pytest.raises(RuntimeError, match="piece failed"):
+        tokenizer.encode(text)
+    assert pieces > 50 and len(calls) < pieces // 2
 
 
 def test_split_points_only_fall_after_a_newline_before_a_letter() -> None:
