@@ -254,7 +254,7 @@ class TableTokenizer:
         raws: list[tuple[int, Any]] = []
         checks: list[Future[bool]] = []
         can_verify = verify and type(self).decode_bytes is not TableTokenizer.decode_bytes
-        threads = min(MAX_ENCODE_THREADS, spare_cores())
+        threads = min(MAX_ENCODE_THREADS, 1 + spare_cores())  # this thread's core and the free ones
         checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roundtrip")
         encoders = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="encode") if threads > 1 else None
         try:

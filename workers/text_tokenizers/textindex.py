@@ -44,15 +44,26 @@ _LINE_BREAK_CHARS = frozenset(b.decode() for b in _LINE_BREAKS)
 
 
 def spare_cores() -> int:
-    """How many cores the 1-minute load average leaves free, i.e. how many threads would each get a core of their
-    own. On a machine whose cores are all busy, helper threads only compete with the encode: at load average 5 on 2
-    cores the text index's warm-up thread cost 15% more CPU and 15% more wall time on 10 MB than warming in line
-    (docs/benchmarks.md)."""
+    """How many cores are free at this instant besides the calling thread's, i.e. how many helper threads would each
+    get a core of their own. On a machine whose cores are all busy, helper threads only compete with the encode: at
+    load average 5 on 2 cores the text index's warm-up thread cost 15% more CPU and 15% more wall time on 10 MB than
+    warming in line (docs/benchmarks.md). The count of threads running right now is used rather than the 1-minute
+    load average, which still remembers a burst that has ended (such as the request that queued this job)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    return max(0, math.floor(cores - os.getloadavg()[0]))
+    running = runnable_now()
+    return max(0, math.floor(cores - (running if running is not None else os.getloadavg()[0] + 1)))
+
+
+def runnable_now() -> int | None:
+    """Threads running or ready to run at this instant, the caller included (Linux: /proc/loadavg's fourth field)."""
+    try:
+        with open("/proc/loadavg") as loadavg:
+            return int(loadavg.read().split()[3].split("/")[0])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def spare_core() -> bool:

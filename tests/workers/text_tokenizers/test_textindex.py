@@ -93,9 +93,22 @@ def test_unpaired_surrogates_are_refused_with_a_clear_message() -> None:
 
 
 def test_the_warm_up_thread_is_used_only_when_a_core_is_free(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Catches a helper thread started on a machine whose cores are all busy, where it slows the encode down."""
+    """Catches a helper thread started on a machine whose cores are all busy, where it slows the encode down, and
+    a count that forgets the calling thread itself."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 0.0, 0.0))
-    assert textindex.spare_core()
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.0, 0.0))
+    monkeypatch.setattr(textindex, "runnable_now", lambda: 1)  # only the caller runs
+    assert textindex.spare_core() and textindex.spare_cores() == 1
+    monkeypatch.setattr(textindex, "runnable_now", lambda: 2)
     assert not textindex.spare_core()
+    monkeypatch.setattr(textindex, "runnable_now", lambda: None)  # no /proc: the 1-minute load average
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 0.0, 0.0))
+    assert not textindex.spare_core()
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert textindex.spare_core()
+
+
+def test_the_count_of_running_threads_is_read_from_proc() -> None:
+    """Catches a parse of /proc/loadavg that always fails (every long text then encoded on one thread): the reading
+    thread itself is running."""
+    running = textindex.runnable_now()
+    assert running is not None and running >= 1
