@@ -19,7 +19,7 @@ from workers.text_tokenizers.catalog import load_tokenizer
 from workers.text_tokenizers.encoding import KIND_NAMES, KIND_NORMAL, Encoding
 from workers.text_tokenizers.errors import TokenizerError
 from workers.text_tokenizers.stats import token_stats
-from workers.text_tokenizers.textindex import TextIndex, spare_core
+from workers.text_tokenizers.textindex import TextIndex
 
 Report = Callable[[float, str], None]
 
@@ -200,8 +200,7 @@ def run(inputs: dict[str, Any], report: Report | None = None) -> dict[str, Any]:
     text, ids, baseline, custom, special_tokens = _validate(inputs)
     report(0.0, "reading the text")
     index = TextIndex(text)
-    if spare_core():  # overlaps the first encode, which releases the GIL; on a busy machine it only competes with it
-        index.warm_in_background()
+    index.warm_in_background()  # overlaps the first encode where a core is free
     tally = BoundaryTally(index) if len(ids) > 1 else None
     share = 0.95 / len(ids)
     results = []
@@ -270,8 +269,7 @@ def compute_stats(
     """Statistics alone (no token lists, no boundaries): ``{tokenizer_id: stats}``, for comparisons and benchmarks."""
     custom = custom or {}
     index = TextIndex(text)
-    if spare_core():
-        index.warm_in_background()
+    index.warm_in_background()
     out: dict[str, dict[str, Any]] = {}
     for tokenizer_id in dict.fromkeys(tokenizers):
         tokenizer = load_tokenizer(tokenizer_id, custom)

@@ -136,9 +136,9 @@ class TextIndex:
             getattr(self, name)
 
     def warm_in_background(self) -> None:
-        """Run ``warm`` in a thread so it overlaps the first encode (tokenizer libraries release the GIL); any later
-        access from another thread waits for it. Small texts are not worth a thread."""
-        if self.n_bytes >= self.BACKGROUND_MIN_BYTES and self._worker is None:
+        """Run ``warm`` in a thread so it overlaps the first encode (tokenizer libraries release the GIL) when a core
+        is free for it; any later access from another thread waits for it. Small texts are not worth a thread."""
+        if self.n_bytes >= self.BACKGROUND_MIN_BYTES and self._worker is None and spare_core():
             self._worker = threading.Thread(target=self.warm, name="textindex-warm", daemon=True)
             self._worker.start()
 

@@ -78,10 +78,14 @@ def test_chars_before_and_snapping_match_a_naive_walk() -> None:
     assert index.snap_up(positions).tolist() == [min(s for s in starts if s >= p) for p in range(len(data) + 1)]
 
 
-def test_background_warm_up_gives_the_same_answers() -> None:
+def test_background_warm_up_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catches arrays computed differently (or raced) by the warm-up thread than in line."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(textindex, "runnable_now", lambda: 1)  # a core is free: the thread starts
     text = (HARD_TEXTS["whitespace"] + HARD_TEXTS["cjk"]) * 5000
     warmed = TextIndex(text)
     warmed.warm_in_background()
+    assert warmed._worker is not None
     plain = TextIndex(text)
     assert warmed.n_words == plain.n_words == len(icu_words(text))
     assert warmed.n_lines == plain.n_lines and warmed.sha256 == plain.sha256
@@ -105,6 +109,10 @@ def test_the_warm_up_thread_is_used_only_when_a_core_is_free(monkeypatch: pytest
     assert not textindex.spare_core()
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert textindex.spare_core()
+    big = TextIndex("word " * (TextIndex.BACKGROUND_MIN_BYTES // 5 + 1))
+    monkeypatch.setattr(textindex, "runnable_now", lambda: 2)  # every core busy: warmed in line later
+    big.warm_in_background()
+    assert big._worker is None
 
 
 def test_the_count_of_running_threads_is_read_from_proc() -> None:
