@@ -85,7 +85,7 @@ def _icu_words_of_pieces(pieces: list[str]) -> list[list[tuple[int, int]]]:
         end = at + len(segment)
         while at >= piece_ends[number]:
             number += 1
-        if any(char.isalnum() for char in segment):
+        if any(map(str.isalnum, segment)):  # C-level loop: this runs once per segment of the text
             base = piece_ends[number] - len(pieces[number]) - 1
             found[number].append((at - base, end - base))
         at = end
