@@ -1,9 +1,9 @@
 """Refuse an HTTP request body over its limit before Django reads it.
 
-Django's ``ASGIHandler`` spools the whole body to a temporary file before any view, upload handler or size check
-runs, so without this a stranger could make the server write any amount to disk (a chunked body has no declared
-length at all). This wrapper answers 413 at once when the declared ``Content-Length`` is over the limit, and
-otherwise counts the bytes as Django receives them and stops at the limit.
+The HTTP bridge (``webapp.sync_http``, like Django's ``ASGIHandler`` before it) spools the whole body to a temporary
+file before any view, upload handler or size check runs, so without this a stranger could make the server write any
+amount to disk (a chunked body has no declared length at all). This wrapper answers 413 at once when the declared
+``Content-Length`` is over the limit, and otherwise counts the bytes as they are received and stops at the limit.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 from django.contrib.auth.models import User
@@ -41,6 +42,13 @@ def web_url(embedded_redis: str, tmp_path: Path) -> Iterator[str]:
     server, url = start_web(embedded_redis, tmp_path)
     yield url
     server.stop()
+
+
+@pytest.fixture
+def web_address(web_url: str) -> tuple[str, int]:
+    """(host, port) of the real server, for tests that speak raw HTTP over a socket."""
+    parsed = urlparse(web_url)
+    return str(parsed.hostname), int(parsed.port or 80)
 
 
 def ws_connect(base_url: str, job_id: Any, user: User) -> ClientConnection:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 import pytest
 from django.core.signals import request_started
@@ -28,7 +28,6 @@ from django.http import FileResponse, HttpRequest, JsonResponse, StreamingHttpRe
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from tests.conftest import start_web
 from tests.factories import PASSWORD, make_team, make_user, session_cookie
 from webapp.asgi import application
 from webapp.sync_http import ASGIApp, Message, threaded_django_http
@@ -393,21 +392,13 @@ def test_a_stalled_client_holds_no_thread() -> None:
     assert stalled_sent == []  # the stalled request got no answer of any kind
 
 
-@pytest.fixture
-def server(embedded_redis: str, tmp_path: Path) -> Iterator[tuple[str, int]]:
-    process, url = start_web(embedded_redis, tmp_path)
-    parsed = urlparse(url)
-    yield str(parsed.hostname), int(parsed.port or 80)
-    process.stop()
-
-
-def test_a_chunked_sign_in_over_a_real_socket(server: tuple[str, int]) -> None:
+def test_a_chunked_sign_in_over_a_real_socket(web_address: tuple[str, int]) -> None:
     """Catches a bridge that only works with a declared length: uvicorn hands a ``Transfer-Encoding: chunked`` body
     over in several messages and with no Content-Length header, and the sign-in must still see all of it."""
     user = make_user("socket-signer")
     body = json.dumps({"username": user.username, "password": PASSWORD}).encode()
     head = b"POST /api/v1/auth/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-    with socket.create_connection(server, timeout=10) as sock:
+    with socket.create_connection(web_address, timeout=10) as sock:
         sock.sendall(head + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
         for part in (body[:10], body[10:25], body[25:]):
             sock.sendall(f"{len(part):x}\r\n".encode() + part + b"\r\n")
