@@ -11,6 +11,7 @@ import hashlib
 import math
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
@@ -43,18 +44,29 @@ _LINE_BREAKS = (
 _LINE_BREAK_CHARS = frozenset(b.decode() for b in _LINE_BREAKS)
 
 
+RUNNABLE_SAMPLES, RUNNABLE_SAMPLE_GAP_S = 5, 0.002  # only asked before work of hundreds of milliseconds
+
+
 def spare_cores() -> int:
     """How many cores are free at this instant besides the calling thread's, i.e. how many helper threads would each
     get a core of their own. On a machine whose cores are all busy, helper threads only compete with the encode: at
     load average 5 on 2 cores the text index's warm-up thread cost 15% more CPU and 15% more wall time on 10 MB than
-    warming in line (docs/benchmarks.md). The count of threads running right now is used rather than the 1-minute
-    load average, which still remembers a burst that has ended (such as the request that queued this job)."""
+    warming in line (docs/benchmarks.md). The count of threads running now is used rather than the 1-minute load
+    average, which still remembers a burst that has ended (such as the request that queued this job); the fewest of
+    a few readings over ``RUNNABLE_SAMPLES * RUNNABLE_SAMPLE_GAP_S``, since one reading often catches a process that
+    is about to sleep (the web process finishing that request, the worker's parent handing the job over)."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         cores = os.cpu_count() or 1
-    running = runnable_now()
-    return max(0, math.floor(cores - (running if running is not None else os.getloadavg()[0] + 1)))
+    readings = []
+    for sample in range(RUNNABLE_SAMPLES):
+        if sample:
+            time.sleep(RUNNABLE_SAMPLE_GAP_S)
+        readings.append(runnable_now())
+    known = [reading for reading in readings if reading is not None]
+    running = min(known) if known else os.getloadavg()[0] + 1
+    return max(0, math.floor(cores - running))
 
 
 def runnable_now() -> int | None:

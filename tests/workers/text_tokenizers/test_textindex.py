@@ -115,6 +115,15 @@ def test_the_warm_up_thread_is_used_only_when_a_core_is_free(monkeypatch: pytest
     assert big._worker is None
 
 
+def test_a_process_caught_running_in_one_reading_does_not_take_the_spare_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catches a single reading deciding: the web process still finishing the request that queued the job made every
+    10 MB job here encode on one thread."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    readings = iter([3, 1, 2, 3, 3])
+    monkeypatch.setattr(textindex, "runnable_now", lambda: next(readings))
+    assert textindex.spare_cores() == 1
+
+
 def test_the_count_of_running_threads_is_read_from_proc() -> None:
     """Catches a parse of /proc/loadavg that always fails (every long text then encoded on one thread): the reading
     thread itself is running."""
