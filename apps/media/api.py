@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from django.http import FileResponse
+from django.http import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from apps.accounts.models import Role
 from apps.accounts.request_team import request_user, team_for_request
 from apps.core.errors import ApplicationError
+from apps.core.ranges import RangeNotSatisfiable, ranged_file_response
 from apps.core.schema import error_response
 from apps.core.throttling import JobCreationThrottle
 from apps.jobs.selectors import job_get_for_user
@@ -267,19 +268,39 @@ class MediaArtifactApi(APIView):
             (200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY, description="A PNG the result lists."),
             (200, "audio/wav"): OpenApiResponse(OpenApiTypes.BINARY, description="A WAV the result lists."),
             (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="codes.npz"),
+            (206, "*/*"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The one byte range a GET's `Range` header asks for (`bytes=a-b`, `bytes=a-` or "
+                "`bytes=-n`); `Content-Range` names it.",
+            ),
+            416: error_response("The range starts at or after the end of the file; `Content-Range: bytes */<size>`."),
         },
+        parameters=[
+            OpenApiParameter(
+                "Range",
+                str,
+                OpenApiParameter.HEADER,
+                description="One byte range of a GET, e.g. `bytes=0-1023`, `bytes=4096-` or `bytes=-1024`.",
+            )
+        ],
         operation_id="media_artifact",
         description="A file a finished media job's result names (original, reconstructions, spectrogram, codes), "
-        "to the job's team only.",
+        "to the job's team only. Byte ranges are served (`Accept-Ranges: bytes`, so <audio> can seek): one range "
+        "per request; a malformed or multi-range header, or one sent with `If-Range`, gets the whole file (200).",
     )
-    def get(self, request: Request, job_id: str, name: str) -> FileResponse:
+    def get(self, request: Request, job_id: str, name: str) -> HttpResponseBase:
         job = job_get_for_user(user=request.user, job_id=job_id)
         path = selectors.artifact_path_for(job=job, name=name)
-        response = FileResponse(
-            path.open("rb"),
-            content_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
-            as_attachment=path.suffix == ".npz",
-            filename=path.name,
-        )
+        try:
+            response = ranged_file_response(
+                path,
+                method=request.method or "GET",
+                headers=request.headers,
+                content_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+                as_attachment=path.suffix == ".npz",
+            )
+        except RangeNotSatisfiable as exc:
+            headers = {"Content-Range": exc.content_range, "Accept-Ranges": "bytes"}
+            return Response({"message": exc.message, "extra": exc.extra}, status=exc.status, headers=headers)
         response["Cache-Control"] = "private, max-age=3600"
         return response

@@ -306,7 +306,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description A file a finished media job's result names (original, reconstructions, spectrogram, codes), to the job's team only. */
+        /** @description A file a finished media job's result names (original, reconstructions, spectrogram, codes), to the job's team only. Byte ranges are served (`Accept-Ranges: bytes`, so <audio> can seek): one range per request; a malformed or multi-range header, or one sent with `If-Range`, gets the whole file (200). */
         get: operations["media_artifact"];
         put?: never;
         post?: never;
@@ -2321,7 +2321,10 @@ export interface operations {
     media_artifact: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One byte range of a GET, e.g. `bytes=0-1023`, `bytes=4096-` or `bytes=-1024`. */
+                Range?: string;
+            };
             path: {
                 job_id: string;
                 name: string;
@@ -2339,6 +2342,15 @@ export interface operations {
                     "image/png": string;
                     "audio/wav": string;
                     "application/octet-stream": string;
+                };
+            };
+            /** @description The one byte range a GET's `Range` header asks for (`bytes=a-b`, `bytes=a-` or `bytes=-n`); `Content-Range` names it. */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
                 };
             };
             /** @description Not signed in: send the session cookie or `Authorization: Token <key>`. */
@@ -2361,6 +2373,15 @@ export interface operations {
             };
             /** @description Not found: no such object or team among yours (other teams' objects are not confirmed). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The range starts at or after the end of the file; `Content-Range: bytes *\/<size>`. */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };
