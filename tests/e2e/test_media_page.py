@@ -120,10 +120,18 @@ def test_image_k_slider_changes_the_reconstruction(browser: Any, app_url: str, t
 
 
 def test_audio_token_strips_and_playback(browser: Any, app_url: str, tmp_path: Path) -> None:
-    """Catches token strips missing or not spanning the clip, phone labels lost, an original that does not play, or an
-    A/B switch that restarts the clip instead of keeping the position."""
+    """Catches token strips missing or not spanning the clip, phone labels lost, an original that does not play, an
+    A/B switch that restarts the clip instead of keeping the position, or audio not played from the artifact URL by
+    byte ranges (a blob copy, or a server that answers Range with the whole file: the clip is then not seekable)."""
     make_team("Media audio", make_user("otto"))
     page = sign_in(browser, app_url, "otto", PASSWORD)
+    wav_answers: list[tuple[int, str | None]] = []  # (status, Content-Range) of every WAV artifact response
+
+    def record(response: Any) -> None:
+        if "/artifacts/" in response.url and ".wav/" in response.url:
+            wav_answers.append((response.status, response.headers.get("content-range")))
+
+    page.on("response", record)
     tokenizers = ["audio/mulaw-8bit", "audio/codec2-3200", "audio/phones-pocketsphinx"]
     _run(page, app_url, _wav(tmp_path), tokenizers, "media-audio")
     strips = page.get_by_test_id("media-token-strip")
@@ -152,6 +160,13 @@ def test_audio_token_strips_and_playback(browser: Any, app_url: str, tmp_path: P
     )
     assert position[2] is True and position[1] >= position[0] - 0.05 and position[1] > 0.3
     page.wait_for_function("() => !document.querySelector('[data-testid=media-audio-b]').paused", timeout=10_000)
+    sources = page.evaluate(
+        "() => [...document.querySelectorAll('audio')].map(a => [a.currentSrc, a.seekable.length ? a.seekable.end(0)"
+        " : 0, a.duration])"
+    )
+    for src, seekable_to, duration in sources:
+        assert src.startswith(f"{app_url}/api/v1/media/jobs/") and seekable_to >= duration - 0.05 > 0, sources
+    assert any(status == 206 and (content_range or "").startswith("bytes 0-") for status, content_range in wav_answers)
     screenshot(page, "media-audio")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "media-audio-390")

@@ -3,31 +3,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { codeColour, formatSeconds, stripCells, timedTokens, tokenAt, type MediaResult, type MediaTokenizerResult, type TimedToken } from '../../lib/media';
 
-/** The artifact loaded whole into a blob URL: the artifact endpoint answers without byte ranges, and Chromium cannot
- * seek a streamed <audio> whose server ignores Range (the A/B switch and click-to-seek need seeking). */
-function useBlobUrl(url: string | null): string | undefined {
-  const [blobUrl, setBlobUrl] = useState<{ from: string; url: string } | null>(null);
-  useEffect(() => {
-    if (!url) return;
-    const ctrl = new AbortController();
-    let made: string | null = null;
-    fetch(url, { credentials: 'include', signal: ctrl.signal })
-      .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`HTTP ${r.status}`))))
-      .then((blob) => {
-        made = URL.createObjectURL(blob);
-        setBlobUrl({ from: url, url: made });
-      })
-      .catch(() => {
-        if (!ctrl.signal.aborted) setBlobUrl({ from: url, url }); // fall back to streaming it
-      });
-    return () => {
-      ctrl.abort();
-      if (made) URL.revokeObjectURL(made);
-    };
-  }, [url]);
-  return blobUrl && blobUrl.from === url ? blobUrl.url : undefined;
-}
-
 const STRIP_W = 1000; // SVG user units across the clip
 const MAX_CELLS = 1000;
 
@@ -109,8 +84,6 @@ export function AudioTimeline({ result, tokenizers, artifact }: Props) {
   const bTok = decoded.find((t) => t.id === bId) ?? decoded[0];
   const aUrl = artifact(result.original.artifact);
   const bUrl = bTok?.reconstruction ? artifact(bTok.reconstruction.artifact) : null;
-  const aSrc = useBlobUrl(aUrl);
-  const bSrc = useBlobUrl(bUrl);
   const active = () => (side === 'A' ? aRef.current : bRef.current);
 
   // The playhead follows the playing element every frame (a style write, not a React render); the token readout
@@ -214,8 +187,8 @@ export function AudioTimeline({ result, tokenizers, artifact }: Props) {
         <span className="mono small" data-testid="media-time">
           {formatSeconds(time)} / {formatSeconds(duration)}
         </span>
-        <audio ref={aRef} src={aSrc} preload="auto" data-artifact={aUrl} data-testid="media-audio-a" {...events('A')} />
-        {bUrl && <audio key={bUrl} ref={bRef} src={bSrc} preload="auto" data-artifact={bUrl} data-testid="media-audio-b" {...events('B')} />}
+        <audio ref={aRef} src={aUrl} preload="auto" data-testid="media-audio-a" {...events('A')} />
+        {bUrl && <audio key={bUrl} ref={bRef} src={bUrl} preload="auto" data-testid="media-audio-b" {...events('B')} />}
       </div>
       <div
         className="media-stack"
