@@ -89,7 +89,9 @@ class _FileSlice:
 
 
 class _BlockFileResponse(FileResponse):
-    block_size = 2**16  # each block crosses from the handler's thread to the event loop (webapp/sync_http.py)
+    # Each block crosses from the handler's thread to the event loop (webapp/sync_http.py): 32 MiB through the real
+    # server took 1.2 s in Django's 4 KiB blocks, 0.12 s in 64 KiB ones (best of 5, shared 2-core machine).
+    block_size = 2**16
 
 
 def ranged_file_response(
