@@ -142,6 +142,9 @@ class TableTokenizer:
 
     spec: TokenizerSpec
     chunk_safe: bool = False  # encoding pieces cut by split_for_chunks gives exactly the ids of the whole text
+    # The library lets other threads run while it encodes, so pieces can be encoded on several cores (measured: tiktoken
+    # does; the tokenizers library's single-text encode holds the GIL, and two threads were slower than one).
+    encodes_without_gil: bool = False
     trust_bytes: bool = False  # the library guarantees concatenated token bytes == text (checked by roundtrip)
     source_files: tuple[str, ...] = ()  # the files it was loaded from (their sha256 goes into result manifests)
 
@@ -237,9 +240,9 @@ class TableTokenizer:
     ) -> tuple[Ids, list[tuple[int, Any]], bool | None]:
         """Ids of ``text``, cut into safe pieces (for progress reports and cores) when long and ``chunk_safe``.
 
-        The pieces are encoded on as many threads as the load average leaves cores free (up to
-        ``MAX_ENCODE_THREADS``; the libraries release the GIL while encoding), and their ids are joined in order, so
-        the result is the whole text's ids (tests check chunked == whole). With ``verify`` and a byte-level
+        Where the library encodes without the GIL, the pieces are encoded on this thread's core and the free ones (up
+        to ``MAX_ENCODE_THREADS``), and their ids are joined in order, so the result is the whole text's ids (tests
+        check chunked == whole). With ``verify`` and a byte-level
         ``decode_bytes``, each piece's roundtrip is checked in a helper thread while later pieces are encoded.
         Returns (ids, [(char offset, library object)], roundtrip or None when not checked).
         """
@@ -254,7 +257,7 @@ class TableTokenizer:
         raws: list[tuple[int, Any]] = []
         checks: list[Future[bool]] = []
         can_verify = verify and type(self).decode_bytes is not TableTokenizer.decode_bytes
-        threads = min(MAX_ENCODE_THREADS, 1 + spare_cores())  # this thread's core and the free ones
+        threads = min(MAX_ENCODE_THREADS, 1 + spare_cores()) if self.encodes_without_gil else 1  # + the free cores
         checker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roundtrip")
         encoders = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="encode") if threads > 1 else None
         try:
@@ -327,6 +330,7 @@ class TiktokenTokenizer(TableTokenizer):
     """A ``tiktoken.Encoding``; ``id_offset`` shifts ids for wrappers that put specials first (Tekken)."""
 
     chunk_safe = True
+    encodes_without_gil = True
     trust_bytes = True
 
     def __init__(
