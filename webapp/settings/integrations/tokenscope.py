@@ -26,8 +26,10 @@ TOKENSCOPE_ALLOWED_MODEL_ROOTS = env.list("TOKENSCOPE_ALLOWED_MODEL_ROOTS", defa
 JOB_HEARTBEAT_TIMEOUT_S = env.int("JOB_HEARTBEAT_TIMEOUT_S", default=120)
 # A queued job whose task was never sent this long after it was stored (its web process died in between) is failed.
 JOB_DISPATCH_GRACE_S = env.int("JOB_DISPATCH_GRACE_S", default=60)
-# Progress is written and pushed at most this often per job.
-JOB_PROGRESS_MIN_INTERVAL_S = 0.1
+# Progress is written and pushed at most this often per job (partial results and the last report always are). Each
+# report is a row write and a Redis push: 1.3 ms alone, but 15-25 ms while a job's threads fill every core (a 10 MB
+# tokenization on 2 cores, docs/benchmarks.md); four a second keep a progress bar moving smoothly.
+JOB_PROGRESS_MIN_INTERVAL_S = env.float("JOB_PROGRESS_MIN_INTERVAL_S", default=0.25)
 # Partial results of a running job kept in Redis for subscribers who connect mid-run (apps/jobs/events.py): at most
 # this many events per job (a speculative job sends at most ~1,030, a distillation ~2,000), kept this long after the
 # last one (longer than any job's time limit), and this long once the job has finished (its result is the truth).
