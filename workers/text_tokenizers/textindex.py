@@ -48,13 +48,17 @@ RUNNABLE_SAMPLES, RUNNABLE_SAMPLE_GAP_S = 5, 0.002  # only asked before work of 
 
 
 def spare_cores() -> int:
-    """How many cores are free at this instant besides the calling thread's, i.e. how many helper threads would each
+    """How many cores other processes leave free besides the calling thread's, i.e. how many helper threads would each
     get a core of their own. On a machine whose cores are all busy, helper threads only compete with the encode: at
     load average 5 on 2 cores the text index's warm-up thread cost 15% more CPU and 15% more wall time on 10 MB than
-    warming in line (docs/benchmarks.md). The count of threads running now is used rather than the 1-minute load
-    average, which still remembers a burst that has ended (such as the request that queued this job); the fewest of
-    a few readings over ``RUNNABLE_SAMPLES * RUNNABLE_SAMPLE_GAP_S``, since one reading often catches a process that
-    is about to sleep (the web process finishing that request, the worker's parent handing the job over)."""
+    warming in line (docs/benchmarks.md).
+
+    Threads running now are counted rather than the 1-minute load average, which still remembers a burst that has
+    ended (such as the request that queued this job); the fewest of a few readings over ``RUNNABLE_SAMPLES *
+    RUNNABLE_SAMPLE_GAP_S``, since one reading often catches a process that is about to sleep (the web process
+    finishing that request, the worker's parent handing the job over). This process's own threads are not counted:
+    the text index's warm-up thread, started just before the encode, made every 10 MB job here encode on one thread.
+    """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -63,19 +67,41 @@ def spare_cores() -> int:
     for sample in range(RUNNABLE_SAMPLES):
         if sample:
             time.sleep(RUNNABLE_SAMPLE_GAP_S)
-        readings.append(runnable_now())
+        readings.append(running_elsewhere())
     known = [reading for reading in readings if reading is not None]
-    running = min(known) if known else os.getloadavg()[0] + 1
-    return max(0, math.floor(cores - running))
+    others = min(known) if known else os.getloadavg()[0]
+    return max(0, math.floor(cores - 1 - others))
 
 
-def runnable_now() -> int | None:
-    """Threads running or ready to run at this instant, the caller included (Linux: /proc/loadavg's fourth field)."""
+def running_elsewhere() -> int | None:
+    """Threads of other processes running or ready to run at this instant (Linux only, else None)."""
+    total, own = running_threads(), running_threads_of_this_process()
+    return None if total is None or own is None else max(0, total - own)
+
+
+def running_threads() -> int | None:
+    """Threads running or ready to run on the machine at this instant, the caller included (/proc/loadavg)."""
     try:
         with open("/proc/loadavg") as loadavg:
             return int(loadavg.read().split()[3].split("/")[0])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def running_threads_of_this_process() -> int | None:
+    """This process's threads running or ready to run (state R in /proc/self/task/*/stat), the caller included."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    running = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/stat") as stat:
+                running += stat.read().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, IndexError):  # the thread ended meanwhile
+            continue
+    return running
 
 
 def spare_core() -> bool:

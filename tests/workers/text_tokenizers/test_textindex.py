@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -81,7 +83,7 @@ def test_chars_before_and_snapping_match_a_naive_walk() -> None:
 def test_background_warm_up_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Catches arrays computed differently (or raced) by the warm-up thread than in line."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(textindex, "runnable_now", lambda: 1)  # a core is free: the thread starts
+    monkeypatch.setattr(textindex, "running_elsewhere", lambda: 0)  # a core is free: the thread starts
     text = (HARD_TEXTS["whitespace"] + HARD_TEXTS["cjk"]) * 5000
     warmed = TextIndex(text)
     warmed.warm_in_background()
@@ -100,17 +102,17 @@ def test_the_warm_up_thread_is_used_only_when_a_core_is_free(monkeypatch: pytest
     """Catches a helper thread started on a machine whose cores are all busy, where it slows the encode down, and
     a count that forgets the calling thread itself."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    monkeypatch.setattr(textindex, "runnable_now", lambda: 1)  # only the caller runs
+    monkeypatch.setattr(textindex, "running_elsewhere", lambda: 0)  # no other process runs
     assert textindex.spare_core() and textindex.spare_cores() == 1
-    monkeypatch.setattr(textindex, "runnable_now", lambda: 2)
+    monkeypatch.setattr(textindex, "running_elsewhere", lambda: 1)
     assert not textindex.spare_core()
-    monkeypatch.setattr(textindex, "runnable_now", lambda: None)  # no /proc: the 1-minute load average
+    monkeypatch.setattr(textindex, "running_elsewhere", lambda: None)  # no /proc: the 1-minute load average
     monkeypatch.setattr(os, "getloadavg", lambda: (0.9, 0.0, 0.0))
     assert not textindex.spare_core()
     monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert textindex.spare_core()
     big = TextIndex("word " * (TextIndex.BACKGROUND_MIN_BYTES // 5 + 1))
-    monkeypatch.setattr(textindex, "runnable_now", lambda: 2)  # every core busy: warmed in line later
+    monkeypatch.setattr(textindex, "running_elsewhere", lambda: 1)  # every core busy: warmed in line later
     big.warm_in_background()
     assert big._worker is None
 
@@ -119,13 +121,31 @@ def test_a_process_caught_running_in_one_reading_does_not_take_the_spare_core(mo
     """Catches a single reading deciding: the web process still finishing the request that queued the job made every
     10 MB job here encode on one thread."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    readings = iter([3, 1, 2, 3, 3])
-    monkeypatch.setattr(textindex, "runnable_now", lambda: next(readings))
+    readings = iter([2, 0, 1, 2, 2])
+    monkeypatch.setattr(textindex, "running_elsewhere", lambda: next(readings))
     assert textindex.spare_cores() == 1
 
 
-def test_the_count_of_running_threads_is_read_from_proc() -> None:
-    """Catches a parse of /proc/loadavg that always fails (every long text then encoded on one thread): the reading
-    thread itself is running."""
-    running = textindex.runnable_now()
-    assert running is not None and running >= 1
+def test_running_threads_are_read_from_proc_and_this_process_s_own_are_told_apart() -> None:
+    """Catches a parse of /proc that always fails (every long text then encoded on one thread), and this process's
+    own busy threads counted as other load (the index's warm-up thread kept every 10 MB job on one thread)."""
+    assert (textindex.running_threads() or 0) >= 1  # the reading thread itself runs
+    assert (textindex.running_threads_of_this_process() or 0) >= 1  # the caller
+    started, stop = threading.Event(), threading.Event()
+
+    def busy() -> None:  # hashing a large buffer releases the GIL: a thread on a core of its own, as an encode is
+        data = b"x" * (64 << 20)
+        started.set()
+        while not stop.is_set():
+            hashlib.sha256(data)
+
+    worker = threading.Thread(target=busy, daemon=True)
+    worker.start()
+    try:
+        assert started.wait(10)
+        seen = [textindex.running_threads_of_this_process() or 0 for _ in range(50)]
+        assert max(seen) >= 2
+        assert textindex.running_elsewhere() is not None
+    finally:
+        stop.set()
+        worker.join()
