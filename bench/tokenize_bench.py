@@ -183,19 +183,14 @@ def main() -> None:
         size = 10_000_000
         text = text_of(size)
         payload = text.encode()
-        library_s = min(timed(lambda: encoding.encode_ordinary(text), 1 if args.quick else 3)) / 1000
-        library_cpu_s = cpu_ms_per_call(lambda: encoding.encode_ordinary(text), 1) / 1000
-        in_process_s = (
-            min(
-                timed(
-                    lambda: pipeline.run({"text": text, "tokenizers": [TOKENIZER]}, None),
-                    1 if args.quick else 3,
-                )
-            )
-            / 1000
-        )
-        runs, server_cpu_runs, followed = [], [], 0
-        for _ in range(1 if args.quick else 3):
+        # Library, pipeline and product run back to back in each round, and the ratios are taken per round: this
+        # machine's speed drifts by up to 1.6x between minutes, more than any one change.
+        library_runs, pipeline_runs, runs, server_cpu_runs, library_cpu_runs, followed = [], [], [], [], [], 0
+        for _ in range(1 if args.quick else 5):
+            library_cpu_start = time.process_time()
+            library_runs.extend(timed(lambda: encoding.encode_ordinary(text), 1))
+            library_cpu_runs.append(time.process_time() - library_cpu_start)
+            pipeline_runs.extend(timed(lambda: pipeline.run({"text": text, "tokenizers": [TOKENIZER]}, None), 1))
             start, cpu_start = time.perf_counter(), server_cpu_s()
             response = session.post(
                 url + "/api/v1/tokenize/",
@@ -209,8 +204,12 @@ def main() -> None:
             assert job["status"] == "succeeded", job["error"]
             runs.append(time.perf_counter() - start)
             server_cpu_runs.append(server_cpu_s() - cpu_start)
-        product_s = min(runs)
-        product_cpu_s = min(server_cpu_runs)
+        library_s = statistics.median(library_runs) / 1000
+        in_process_s = statistics.median(pipeline_runs) / 1000
+        product_s = statistics.median(runs)
+        kept = [lib / 1000 / product for lib, product in zip(library_runs, runs, strict=True)]
+        pipeline_kept = [lib / pipe for lib, pipe in zip(library_runs, pipeline_runs, strict=True)]
+        cpu_kept = [lib / server for lib, server in zip(library_cpu_runs, server_cpu_runs, strict=True)]
         mb = len(payload) / 1e6
         rows.append(
             [
@@ -219,9 +218,10 @@ def main() -> None:
                 f"{in_process_s * 1000:.0f} ms ({mb / in_process_s:.1f} MB/s)",
                 f"{product_s * 1000:.0f} ms ({mb / product_s:.1f} MB/s)",
                 "—",
-                f"**{library_s / product_s:.0%}** (pipeline alone {library_s / in_process_s:.0%})",
-                f"{library_cpu_s * 1000:.0f} / {product_cpu_s * 1000:.0f} (**{library_cpu_s / product_cpu_s:.0%}** kept; "
-                f"{followed / len(runs):.0f} websocket events a run)",
+                f"**{statistics.median(kept):.0%}** ({min(kept):.0%}–{max(kept):.0%}; pipeline alone "
+                f"{statistics.median(pipeline_kept):.0%})",
+                f"{statistics.median(library_cpu_runs) * 1000:.0f} / {statistics.median(server_cpu_runs) * 1000:.0f} "
+                f"(**{statistics.median(cpu_kept):.0%}** kept; {followed / len(runs):.0f} websocket events a run)",
             ]
         )
 
@@ -240,7 +240,9 @@ def main() -> None:
     doc += (
         f"\n\nTokenizer `{TOKENIZER}`; the product's number includes HTTP, authentication, validation, offsets, "
         "statistics, saving the result and serialising the response; the 10 MB row includes the upload, storing it, "
-        "queueing, the worker, following the job on its websocket until it has finished (as the page does) and fetching the result. Reproduce with "
+        "queueing, the worker, following the job on its websocket until it has finished (as the page does) and fetching "
+        "the result; its times are medians of rounds that each run the library, the pipeline and the product back to "
+        "back, and the throughput kept is the median (range) of the per-round ratios. Reproduce with "
         "`.venv/bin/python -m bench.tokenize_bench`. The CPU column sums the user and system time of the server's "
         "processes (read from /proc; the client's own time is not in it) over the same calls: on a loaded machine it "
         "is the figure to compare, as wall time there mostly measures waiting for a core. Payload sizes: "
