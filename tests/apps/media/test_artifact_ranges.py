@@ -161,7 +161,7 @@ def test_a_range_streams_in_blocks(client: APIClient, job: Job) -> None:
     """Catches a range read into memory whole (one chunk of the range's size) instead of streamed from the file."""
     response = client.get(_url(job), HTTP_RANGE="bytes=1-")
     assert response.status_code == 206 and response.streaming
-    chunks = list(response.streaming_content)
+    chunks = list(response.streaming_content)  # type: ignore[attr-defined]  # the test client's response type
     assert len(chunks) > 2 and max(len(chunk) for chunk in chunks) <= 2**16
     assert b"".join(chunks) == CLIP[1:]
 
@@ -169,8 +169,8 @@ def test_a_range_streams_in_blocks(client: APIClient, job: Job) -> None:
 def test_head_answers_the_headers_of_the_whole_file(client: APIClient, job: Job) -> None:
     """Catches HEAD refused (405) or answering other headers than GET; a Range on HEAD is ignored (RFC 9110 defines
     ranges for GET only)."""
-    for extra in ({}, {"HTTP_RANGE": "bytes=0-9"}):
-        response = client.head(_url(job), **extra)
+    for range_header in (None, "bytes=0-9"):
+        response = client.head(_url(job)) if range_header is None else client.head(_url(job), HTTP_RANGE=range_header)
         assert response.status_code == 200
         assert response["Content-Length"] == str(SIZE) and response["Accept-Ranges"] == "bytes"
         assert response["Content-Type"] == "audio/wav"
