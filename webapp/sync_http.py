@@ -5,8 +5,10 @@ own, so nothing kept per thread survives a request: each request opened a new da
 its pragmas) and crossed between the event loop and a thread at every layer. That cost about 4 ms of CPU on a request
 that does nothing, more than tokenizing 1 kB (docs/benchmarks.md). Here the same Django application runs through its
 WSGI handler on kept threads, so database connections live on between requests (``CONN_MAX_AGE``), and a request
-crosses to a thread once: the response of an ordinary view comes back whole in that one hop. Only a streaming
-response (a file download) sends its chunks from the thread, each waiting until the server has taken it.
+crosses to a thread once: the response of an ordinary view comes back whole in that one hop. A streaming response
+(a file download) is read chunk by chunk on the pool and sent from the event loop, each chunk once the server has
+taken the previous one, so a client that stops reading holds no thread (it did in a first version: 8 such clients
+would have stopped the server).
 
 The request body is read in the event loop before a thread is taken, as Django's ASGI handler does: a slow or stalled
 client holds no thread, only its spooled bytes (in memory up to ``FILE_UPLOAD_MAX_MEMORY_SIZE``, then on disk). The
@@ -87,12 +89,15 @@ def wsgi_environ(scope: Scope, body: IO[bytes], length: int) -> dict[str, Any]:
 
 @dataclass
 class _Started:
-    """What the handler's thread hands back: the status line and headers, and the body unless it streams."""
+    """What the handler's thread hands back: the status line and headers, and the body, or the response to stream."""
 
     status: int
     headers: list[tuple[bytes, bytes]]
     body: bytes = b""
-    streamed: bool = False
+    stream: HttpResponseBase | None = None
+
+
+_END = object()
 
 
 def threaded_django_http(threads: int) -> ASGIApp:
@@ -100,7 +105,7 @@ def threaded_django_http(threads: int) -> ASGIApp:
     handler = WSGIHandler()
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="http")
 
-    def run(environ: dict[str, Any], send: Send, loop: asyncio.AbstractEventLoop) -> _Started:
+    def run(environ: dict[str, Any]) -> _Started:
         started: list[_Started] = []
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[..., None]:
@@ -109,23 +114,28 @@ def threaded_django_http(threads: int) -> ASGIApp:
             return lambda data: None  # Django never uses the write() callable
 
         response: Iterable[bytes] = handler(environ, start_response)
-        try:
-            if isinstance(response, HttpResponseBase) and response.streaming:
-                head = started[0]
-                push = _pusher(send, loop)
-                push({"type": "http.response.start", "status": head.status, "headers": head.headers})
-                for chunk in response:
-                    if chunk:
-                        push({"type": "http.response.body", "body": chunk, "more_body": True})
-                push({"type": "http.response.body", "body": b""})
-                head.streamed = True
-                return head
-            started[0].body = b"".join(response)
+        if isinstance(response, HttpResponseBase) and response.streaming:
+            started[0].stream = response  # read chunk by chunk by the event loop, closed after the last one
             return started[0]
+        try:
+            started[0].body = b"".join(response)
         finally:
-            close = getattr(response, "close", None)
-            if close is not None:
-                close()  # fires request_finished in this thread, which keeps or closes its database connection
+            _close(response)
+        return started[0]
+
+    async def stream(response: HttpResponseBase, send: Send, disconnected: asyncio.Task[Message]) -> None:
+        """Each chunk is read on a pool thread and sent from the event loop, the next one only once the server has
+        taken it: a client that reads slowly, or stops reading, holds no thread, and one that has gone stops the
+        reading."""
+        loop = asyncio.get_running_loop()
+        chunks = iter(response)
+        while not disconnected.done():
+            chunk = await loop.run_in_executor(pool, next, chunks, _END)
+            if chunk is _END:
+                await send({"type": "http.response.body", "body": b""})
+                return
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         body = await spool_body(receive)
@@ -135,24 +145,27 @@ def threaded_django_http(threads: int) -> ASGIApp:
             length = body.seek(0, 2)
             body.seek(0)
             loop = asyncio.get_running_loop()
-            head = await loop.run_in_executor(pool, run, wsgi_environ(scope, body, length), send, loop)
-            if not head.streamed:
-                await send({"type": "http.response.start", "status": head.status, "headers": head.headers})
-                await send({"type": "http.response.body", "body": head.body})
+            head = await loop.run_in_executor(pool, run, wsgi_environ(scope, body, length))
         finally:
             body.close()
+        start = {"type": "http.response.start", "status": head.status, "headers": head.headers}
+        if head.stream is None:
+            await send(start)
+            await send({"type": "http.response.body", "body": head.body})
+            return
+        disconnected = asyncio.ensure_future(receive())  # the body is read: the next message is the disconnect
+        try:
+            await send(start)
+            await stream(head.stream, send, disconnected)
+        finally:
+            disconnected.cancel()
+            await loop.run_in_executor(pool, _close, head.stream)
 
     return app
 
 
-def _pusher(send: Send, loop: asyncio.AbstractEventLoop) -> Callable[[Message], None]:
-    """Send from the handler's thread through the event loop, waiting until the server has taken each message (so a
-    slow reader slows the download instead of filling memory)."""
-
-    async def deliver(message: Message) -> None:
-        await send(message)  # ASGI promises an awaitable, run_coroutine_threadsafe wants a coroutine
-
-    def push(message: Message) -> None:
-        asyncio.run_coroutine_threadsafe(deliver(message), loop).result()
-
-    return push
+def _close(response: object) -> None:
+    """Close a response in a pool thread: fires request_finished, which keeps or closes that thread's connection."""
+    close = getattr(response, "close", None)
+    if close is not None:
+        close()

@@ -42,6 +42,7 @@ ANSWER_WITHIN_S = 10  # a request that is not answered by then is stuck (deadloc
 echo_calls: list[str] = []  # the path of every call of the echo view
 downloads: dict[str, Path] = {}  # name -> file the download view serves
 stream_produced: list[int] = []  # every chunk the streaming view has produced, by index
+stream_closed: list[bool] = []  # one entry once the streaming view's generator has been closed
 STREAM_CHUNKS = 10
 
 
@@ -67,9 +68,12 @@ def download(request: HttpRequest, name: str) -> FileResponse:
 
 def stream(request: HttpRequest) -> StreamingHttpResponse:
     def chunks() -> Iterator[bytes]:
-        for index in range(STREAM_CHUNKS):
-            stream_produced.append(index)
-            yield f"chunk {index};".encode()
+        try:
+            for index in range(STREAM_CHUNKS):
+                stream_produced.append(index)
+                yield f"chunk {index};".encode()
+        finally:
+            stream_closed.append(True)
 
     return StreamingHttpResponse(chunks(), content_type="text/plain")
 
@@ -88,6 +92,7 @@ def own_views(settings: Any) -> Iterator[None]:
     echo_calls.clear()
     downloads.clear()
     stream_produced.clear()
+    stream_closed.clear()
     yield
 
 
@@ -314,9 +319,9 @@ def test_a_file_download_streams_whole_in_several_messages(own_views: None, tmp_
     assert not got.bodies[-1].get("more_body", False)
 
 
-def test_a_streaming_thread_waits_for_the_server_to_take_each_chunk(own_views: None) -> None:
-    """Catches chunks pushed without waiting for ``send`` to finish (fire and forget): while the server holds the
-    second chunk, the view must not have produced a third, and sends must never overlap."""
+def test_a_stream_is_read_no_faster_than_the_server_takes_it(own_views: None) -> None:
+    """Catches chunks read ahead without waiting for ``send`` to finish (a slow reader would then fill memory): while
+    the server holds the second chunk, the view must not have produced a third, and sends must never overlap."""
 
     async def scenario() -> tuple[list[int], Exchange]:
         release = asyncio.Event()
@@ -342,6 +347,46 @@ def test_a_streaming_thread_waits_for_the_server_to_take_each_chunk(own_views: N
     held_at, result = run(scenario())
     assert held_at == [0, 1]
     assert result.body == b"".join(f"chunk {index};".encode() for index in range(STREAM_CHUNKS))
+    assert stream_closed == [True]
+
+
+def test_a_client_that_stops_reading_a_download_holds_no_thread(own_views: None) -> None:
+    """Catches a download sent from a pool thread that waits for the client (the bridge's first version): with one
+    thread, a client that never reads would leave every other request waiting, and 8 such clients would stop a web
+    process."""
+    app = threaded_django_http(1)
+
+    async def scenario() -> Exchange:
+        never = asyncio.Event()
+
+        async def stuck(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                await never.wait()  # the client's window stays full
+
+        stalled = asyncio.create_task(exchange(app, http_scope("GET", "/stream/"), on_send=stuck))
+        await asyncio.sleep(0.1)
+        answered = await exchange(app, http_scope("GET", "/echo/while-stalled"))
+        assert not stalled.done()
+        stalled.cancel()
+        await asyncio.gather(stalled, return_exceptions=True)
+        return answered
+
+    answered = run(scenario())
+    assert answered.status == 200
+    assert stream_produced == [0]  # nothing read ahead for the stuck client
+    assert stream_closed == [True]  # and its response was closed when the request ended
+
+
+def test_a_download_stops_once_its_client_has_gone(own_views: None) -> None:
+    """Catches a stream read to its end after the client disconnected (a thread and the disk busy for nothing):
+    the view's generator must be closed after at most the chunk in flight."""
+    gone = [*body_messages([b""]), {"type": "http.disconnect"}]
+
+    result = run(exchange(application, http_scope("GET", "/stream/"), gone))
+
+    assert result.status == 200
+    assert len(stream_produced) < STREAM_CHUNKS
+    assert stream_closed == [True]
 
 
 def test_more_requests_than_threads_all_complete(own_views: None, tmp_path: Path) -> None:
