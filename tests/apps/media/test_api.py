@@ -20,27 +20,10 @@ from apps.uploads.models import Upload
 from tests.apps.media import files
 from tests.factories import make_team, make_user, token_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 MULAW = [{"id": "audio/mulaw-8bit"}]
 KMEANS = [{"id": "image/kmeans-patch-256"}]
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    """A fresh MEDIA_ROOT per test: team ids repeat across tests, and 'nothing stored' must mean this test's files."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return Path(settings.MEDIA_ROOT)
-
-
-@pytest.fixture
-def team() -> Team:
-    return make_team("Media lab", make_user("listener"))
-
-
-@pytest.fixture
-def client(team: Team) -> APIClient:
-    return token_client(team.memberships.get().user, team)
 
 
 def _post(client: APIClient, data: bytes, name: str, tokenizers: Any = MULAW, **fields: Any) -> Any:

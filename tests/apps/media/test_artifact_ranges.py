@@ -21,27 +21,11 @@ from tests.apps.media import files
 from tests.conftest import start_web
 from tests.factories import make_team, make_user, session_cookie, token_client
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 CLIP = files.long_clip(60)  # a real WAV of 240 kB: several 64 KiB blocks
 SIZE = len(CLIP)
 CODES = bytes(range(256)) * 40
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings: Any, tmp_path: Path) -> Path:
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return Path(settings.MEDIA_ROOT)
-
-
-@pytest.fixture
-def team() -> Team:
-    return make_team("Range lab", make_user("seeker"))
-
-
-@pytest.fixture
-def client(team: Team) -> APIClient:
-    return token_client(team.memberships.get().user, team)
 
 
 @pytest.fixture
