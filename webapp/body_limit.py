@@ -9,14 +9,8 @@ amount to disk (a chunked body has no declared length at all). This wrapper answ
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[..., Awaitable[None]]
+from webapp.asgi_types import ASGIApp, Message, Receive, Scope, Send
 
 
 class _BodyTooLarge(Exception):

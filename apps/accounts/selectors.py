@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import QuerySet
@@ -52,24 +54,27 @@ _MEMBERSHIP_FIELDS = ("id", "team_id", "user_id", "role")
 _TEAM_FIELDS = ("id", "slug", "name")
 
 
-def _membership_first(*, user_id: int, slug: str | None) -> Membership | None:
+@cache
+def _membership_sql(*, by_slug: bool) -> str:
+    """The query, built once per process from the models' column names."""
     quote = connection.ops.quote_name
     m_columns = {f.attname: str(f.column) for f in Membership._meta.concrete_fields}
     t_columns = {f.attname: str(f.column) for f in Team._meta.concrete_fields}
     select = [f"m.{quote(m_columns[name])}" for name in _MEMBERSHIP_FIELDS]
     select += [f"t.{quote(t_columns[name])}" for name in _TEAM_FIELDS[1:]]
-    sql = (
+    return (
         f"SELECT {', '.join(select)} FROM {quote(Membership._meta.db_table)} m "
         f"INNER JOIN {quote(Team._meta.db_table)} t ON t.{quote(t_columns['id'])} = m.{quote(m_columns['team_id'])} "
         f"WHERE m.{quote(m_columns['user_id'])} = %s"
+        + (f" AND t.{quote(t_columns['slug'])} = %s" if by_slug else "")
+        + f" ORDER BY t.{quote(t_columns['slug'])} LIMIT 1"
     )
-    params: list[int | str] = [user_id]
-    if slug:
-        sql += f" AND t.{quote(t_columns['slug'])} = %s"
-        params.append(slug)
-    sql += f" ORDER BY t.{quote(t_columns['slug'])} LIMIT 1"
+
+
+def _membership_first(*, user_id: int, slug: str | None) -> Membership | None:
+    params: list[int | str] = [user_id, slug] if slug else [user_id]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_membership_sql(by_slug=bool(slug)), params)
         row = cursor.fetchone()
     if row is None:
         return None

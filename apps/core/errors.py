@@ -10,10 +10,19 @@ class ApplicationError(Exception):
 
     status = 400
 
-    def __init__(self, message: str, *, extra: dict[str, Any] | None = None, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """``headers``: response headers the status requires (e.g. ``Content-Range`` on a 416)."""
         super().__init__(message)
         self.message = message
         self.extra = extra or {}
+        self.headers = headers or {}
         if status is not None:
             self.status = status
 

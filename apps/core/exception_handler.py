@@ -46,7 +46,7 @@ def _request_refusal(exc: Exception) -> ApplicationError | None:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     exc = _request_refusal(exc) or exc
     if isinstance(exc, ApplicationError):
-        return Response({"message": exc.message, "extra": exc.extra}, status=exc.status)
+        return Response({"message": exc.message, "extra": exc.extra}, status=exc.status, headers=exc.headers)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     elif isinstance(exc, Http404):

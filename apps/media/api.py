@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from apps.accounts.models import Role
 from apps.accounts.request_team import request_user, team_for_request
 from apps.core.errors import ApplicationError
-from apps.core.ranges import RangeNotSatisfiable, ranged_file_response
+from apps.core.ranges import ranged_file_response
 from apps.core.schema import error_response
 from apps.core.throttling import JobCreationThrottle
 from apps.jobs.selectors import job_get_for_user
@@ -291,16 +291,12 @@ class MediaArtifactApi(APIView):
     def get(self, request: Request, job_id: str, name: str) -> HttpResponseBase:
         job = job_get_for_user(user=request.user, job_id=job_id)
         path = selectors.artifact_path_for(job=job, name=name)
-        try:
-            response = ranged_file_response(
-                path,
-                method=request.method or "GET",
-                headers=request.headers,
-                content_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
-                as_attachment=path.suffix == ".npz",
-            )
-        except RangeNotSatisfiable as exc:
-            headers = {"Content-Range": exc.content_range, "Accept-Ranges": "bytes"}
-            return Response({"message": exc.message, "extra": exc.extra}, status=exc.status, headers=headers)
+        response = ranged_file_response(
+            path,
+            method=request.method or "GET",
+            headers=request.headers,
+            content_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
+            as_attachment=path.suffix == ".npz",
+        )
         response["Cache-Control"] = "private, max-age=3600"
         return response

@@ -30,7 +30,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tests.factories import PASSWORD, make_team, make_user, session_cookie
 from webapp.asgi import application
-from webapp.sync_http import ASGIApp, Message, threaded_django_http
+from webapp.asgi_types import ASGIApp, Message
+from webapp.sync_http import threaded_django_http
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

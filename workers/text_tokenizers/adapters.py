@@ -18,6 +18,7 @@ import json
 import os
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
@@ -133,10 +134,11 @@ def _bytes_to_unicode() -> dict[int, str]:
 BYTE_LEVEL_DECODE = str.maketrans({char: chr(byte) for byte, char in _bytes_to_unicode().items()})
 
 
-class TableTokenizer:
+class TableTokenizer(ABC):
     """Shared machinery: per-id byte table, kinds table, chunked encoding and offset computation.
 
-    Subclasses fill ``_token_bytes`` (list indexed by id) and ``_kinds`` and implement ``_encode_piece``; those whose
+    Subclasses fill ``_token_bytes`` (list indexed by id) and ``_kinds`` and implement ``_encode_piece`` and
+    ``decode``; those whose
     tokens may not concatenate to the text implement ``_library_offsets``.
     """
 
@@ -156,10 +158,10 @@ class TableTokenizer:
 
     # ------------------------------------------------------------------ library hooks
 
+    @abstractmethod
     def _encode_piece(self, text: str, special: bool) -> tuple[Ids, Any]:
         """Ids of ``text`` from the library (special-token strings parsed when ``special``), plus whatever object
         ``_library_offsets`` can use later."""
-        raise NotImplementedError
 
     @property
     def parses_specials(self) -> bool:
@@ -173,8 +175,9 @@ class TableTokenizer:
         """Character offsets as the library reports them (used when token bytes do not rebuild the text)."""
         raise TokenizerError(f"{self.spec.name}: the tokens do not reproduce the text and the library gives no offsets")
 
+    @abstractmethod
     def decode(self, ids: IdsLike) -> str:
-        raise NotImplementedError
+        """The library's own decoding of ``ids``."""
 
     def decode_bytes(self, ids: IdsLike) -> bytes | None:
         """Raw bytes of the tokens where the library has such a call (cheaper than ``decode`` for roundtrips)."""

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
+from workers.models.device import available_cores
 from workers.text_tokenizers.errors import TokenizerError
 from workers.text_tokenizers.words import SEGMENTER, word_char_spans
 
@@ -59,10 +60,7 @@ def spare_cores() -> int:
     finishing that request, the worker's parent handing the job over). This process's own threads are not counted:
     the text index's warm-up thread, started just before the encode, made every 10 MB job here encode on one thread.
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
+    cores = available_cores()
     readings = []
     for sample in range(RUNNABLE_SAMPLES):
         if sample:

@@ -82,7 +82,7 @@ def test_chars_before_and_snapping_match_a_naive_walk() -> None:
 
 def test_background_warm_up_gives_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Catches arrays computed differently (or raced) by the warm-up thread than in line."""
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(textindex, "available_cores", lambda: 2)
     monkeypatch.setattr(textindex, "running_elsewhere", lambda: 0)  # a core is free: the thread starts
     text = (HARD_TEXTS["whitespace"] + HARD_TEXTS["cjk"]) * 5000
     warmed = TextIndex(text)
@@ -101,7 +101,7 @@ def test_unpaired_surrogates_are_refused_with_a_clear_message() -> None:
 def test_the_warm_up_thread_is_used_only_when_a_core_is_free(monkeypatch: pytest.MonkeyPatch) -> None:
     """Catches a helper thread started on a machine whose cores are all busy, where it slows the encode down, and
     a count that forgets the calling thread itself."""
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(textindex, "available_cores", lambda: 2)
     monkeypatch.setattr(textindex, "running_elsewhere", lambda: 0)  # no other process runs
     assert textindex.spare_core() and textindex.spare_cores() == 1
     monkeypatch.setattr(textindex, "running_elsewhere", lambda: 1)
@@ -120,7 +120,7 @@ def test_the_warm_up_thread_is_used_only_when_a_core_is_free(monkeypatch: pytest
 def test_a_process_caught_running_in_one_reading_does_not_take_the_spare_core(monkeypatch: pytest.MonkeyPatch) -> None:
     """Catches a single reading deciding: the web process still finishing the request that queued the job made every
     10 MB job here encode on one thread."""
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(textindex, "available_cores", lambda: 2)
     readings = iter([2, 0, 1, 2, 2])
     monkeypatch.setattr(textindex, "running_elsewhere", lambda: next(readings))
     assert textindex.spare_cores() == 1
